@@ -1,0 +1,62 @@
+"""Call events: what the server decided and what the caller did.
+
+Every component that observes a call emits `CallEvent`s to an `EventSink`.
+`ivr simulate` and the scenario runner record them in memory; the analytics
+layer writes them to a Redis stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink"]
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One fact about a call.
+
+    `kind` is one of: call_start, node (a node was entered), prompt, digits,
+    invalid, timeout, variable, outcome, call_end. `data` holds the
+    kind-specific fields as strings, so the event can go to a Redis stream as is.
+    """
+
+    uniqueid: str
+    kind: str
+    menu: str = ""
+    node: str = ""
+    data: Mapping[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+
+class EventSink(Protocol):
+    def emit(self, event: CallEvent) -> None: ...
+
+
+class NullSink:
+    """Discards events (the default when nothing listens)."""
+
+    def emit(self, event: CallEvent) -> None:
+        return None
+
+
+class EventRecorder:
+    """Keeps every event in memory, grouped by call; for simulate and tests."""
+
+    def __init__(self) -> None:
+        self.by_call: dict[str, list[CallEvent]] = defaultdict(list)
+
+    def emit(self, event: CallEvent) -> None:
+        self.by_call[event.uniqueid].append(event)
+
+    def events(self, uniqueid: str, kind: str | None = None) -> list[CallEvent]:
+        found = self.by_call.get(uniqueid, [])
+        return [e for e in found if kind is None or e.kind == kind]
+
+    def path(self, uniqueid: str) -> list[str]:
+        """Node ids the call entered, in order."""
+        return [e.node for e in self.events(uniqueid, "node")]
