@@ -125,9 +125,7 @@ class Call:
             raise PlaybackFailed(f"cannot play {filename!r}")
         return PlayResult(digit=_digit_from_code(reply.result_int), endpos=reply.endpos or 0)
 
-    async def get_digits(
-        self, prompt: str, *, timeout_ms: int, max_digits: int
-    ) -> DigitsResult:
+    async def get_digits(self, prompt: str, *, timeout_ms: int, max_digits: int) -> DigitsResult:
         """Play `prompt` and collect up to `max_digits` digits (GET DATA)."""
         reply = await self.command("GET DATA", prompt, str(timeout_ms), str(max_digits))
         digits = reply.result or ""

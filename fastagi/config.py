@@ -1,0 +1,116 @@
+"""Server settings: config/server.yaml, overridden by environment, overridden by CLI flags.
+
+Every setting has a default that works out of the box, so the server starts
+with no config file at all. Relative paths are taken from the working
+directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["ConfigError", "ServerSettings", "default_state_dir", "load_settings"]
+
+DEFAULT_CONFIG_PATH = Path("config/server.yaml")
+
+
+def default_state_dir() -> Path:
+    """Where the installation keeps its embedded Redis data, pid and control socket."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "fastagi-ivr"
+
+
+class ConfigError(Exception):
+    """The settings file or an override is invalid; the message names the key."""
+
+
+class ServerSettings(BaseModel):
+    """Everything `ivr serve` needs to run; see config/server.yaml for the meaning of each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(4573, ge=0, le=65535)
+    max_calls: int = Field(2000, ge=1)
+    max_line_length: int = Field(8192, ge=256)
+    env_timeout: float = Field(5.0, gt=0)
+    command_timeout: float = Field(600.0, gt=0)
+    max_call_duration: float = Field(4 * 3600.0, gt=0)
+    shutdown_grace: float = Field(30.0, ge=0)
+    allowed_peers: tuple[str, ...] = ()
+    exec_allowlist: tuple[str, ...] | None = None
+    menus_dir: Path = Path("ivr_menus")
+    state_dir: Path = Field(default_factory=default_state_dir)
+    redis_url: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("allowed_peers")
+    @classmethod
+    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+
+# Environment variable -> setting name. Values are parsed by the model.
+_ENV_OVERRIDES = {
+    "IVR_HOST": "host",
+    "IVR_PORT": "port",
+    "IVR_MAX_CALLS": "max_calls",
+    "IVR_COMMAND_TIMEOUT": "command_timeout",
+    "IVR_MENUS_DIR": "menus_dir",
+    "IVR_STATE_DIR": "state_dir",
+    "IVR_LOG_FORMAT": "log_format",
+    "IVR_LOG_LEVEL": "log_level",
+    "REDIS_URL": "redis_url",
+}
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServerSettings:
+    """Settings from `path` (or config/server.yaml when present), then env, then overrides.
+
+    Raises ConfigError naming the file and key when a value is invalid.
+    """
+    environ = os.environ if environ is None else environ
+    source = path or Path(environ.get("IVR_CONFIG", DEFAULT_CONFIG_PATH))
+    values: dict[str, Any] = {}
+    if path is not None or source.exists():
+        values.update(_read_file(source))
+    for variable, key in _ENV_OVERRIDES.items():
+        if environ.get(variable):
+            values[key] = environ[variable]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return ServerSettings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from exc

@@ -1,0 +1,136 @@
+"""Assembling a running server: menus, router, listener, control socket, signals, drain."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort
+
+from fastagi.config import ServerSettings
+from fastagi.events import EventSink, NullSink
+from fastagi.menus import MenuRegistry, MenuSet, load_menus
+from fastagi.server.control import ControlFactory, control_socket_path
+from fastagi.server.factory import FastAGIFactory
+from fastagi.server.menu_route import MenuRoute
+from fastagi.server.router import Router
+
+__all__ = ["RunningServer", "start_server"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningServer:
+    """A listening server and what it owns; `stop()` drains and closes it."""
+
+    settings: ServerSettings
+    factory: FastAGIFactory
+    registry: MenuRegistry
+    port: IListeningPort
+    control_port: IListeningPort | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host = self.port.getHost()
+        return host.host, host.port  # type: ignore[attr-defined]
+
+    def reload(self) -> dict[str, Any]:
+        """Load and validate the menus again; keep the running ones on any error."""
+        menus = self.registry.reload(lambda: load_menus(self.settings.menus_dir))
+        log.info("menus reloaded: version %d, %d menus", self.registry.version, len(menus))
+        return {"ok": True, "version": self.registry.version, "menus": sorted(menus)}
+
+    def rollback(self) -> dict[str, Any]:
+        menus = self.registry.rollback()
+        log.info("menus rolled back: version %d", self.registry.version)
+        return {"ok": True, "version": self.registry.version, "menus": sorted(menus)}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "listen": "{}:{}".format(*self.address),
+            "active_calls": self.factory.active_calls,
+            "calls_total": self.factory.calls_total,
+            "calls_rejected": self.factory.calls_rejected,
+            "menus_version": self.registry.version,
+            "draining": self.factory.draining,
+        }
+
+    async def stop(self, grace: float | None = None) -> int:
+        """Stop listening, let calls finish up to `grace` s, close the rest; return cut calls."""
+        listening = self.port.stopListening()
+        if self.control_port is not None:
+            self.control_port.stopListening()
+        cut = await self.factory.drain(self.settings.shutdown_grace if grace is None else grace)
+        if isinstance(listening, Deferred):
+            await listening
+        return cut
+
+
+def start_server(
+    settings: ServerSettings,
+    *,
+    menus: MenuSet | None = None,
+    events: EventSink | None = None,
+    control: bool = False,
+) -> RunningServer:
+    """Listen for FastAGI on settings.host:port (port 0 picks a free one).
+
+    Menus are loaded from settings.menus_dir unless given; a MenuError
+    propagates so `ivr serve` refuses to start on bad menus. Needs the
+    asyncio reactor installed.
+    """
+    from twisted.internet import reactor
+
+    registry = MenuRegistry()
+    registry.reload(lambda: menus if menus is not None else load_menus(settings.menus_dir))
+    sink = events or NullSink()
+    router = Router()
+    router.add(MenuRoute(registry, sink))
+    factory = FastAGIFactory(settings, router, clock=reactor, events=sink)  # type: ignore[arg-type]
+    port = reactor.listenTCP(  # type: ignore[attr-defined]
+        settings.port, factory, interface=settings.host, backlog=1024
+    )
+    server = RunningServer(settings, factory, registry, port)
+    if control:
+        server.control_port = _listen_control(server)
+    return server
+
+
+def _listen_control(server: RunningServer) -> IListeningPort:
+    from twisted.internet import reactor
+
+    settings = server.settings
+    path = control_socket_path(settings.state_dir, server.address[1])
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.unlink(missing_ok=True)
+    commands: dict[str, Callable[[], dict[str, Any]]] = {
+        "reload": server.reload,
+        "rollback": server.rollback,
+        "status": server.status,
+    }
+    return reactor.listenUNIX(str(path), ControlFactory(commands), mode=0o600)  # type: ignore[attr-defined,no-any-return]
+
+
+def install_reload_signal(server: RunningServer) -> None:
+    """SIGHUP reloads the menus, like `ivr reload`; a failure is logged, never fatal."""
+    from twisted.internet import reactor
+
+    def reload_safely() -> None:
+        try:
+            server.reload()
+        except Exception as exc:
+            log.error("reload failed, keeping the running menus: %s", exc)
+
+    signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload_safely))  # type: ignore[attr-defined]
+
+
+def menus_dir_exists(path: Path) -> bool:
+    return path.is_dir()

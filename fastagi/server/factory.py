@@ -1,0 +1,152 @@
+"""The FastAGI factory: admission (allowlist, call limit), call lifecycle, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+from typing import Any
+
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import ServerFactory
+
+from fastagi.agi import AGIError, CallHangup, CommandTimeout, Environment
+from fastagi.call import DEFAULT_EXEC_ALLOWLIST, Call
+from fastagi.config import ServerSettings
+from fastagi.events import CallEvent, EventSink, NullSink
+from fastagi.server.protocol import FastAGIProtocol
+from fastagi.server.router import CallStatus, Router
+
+__all__ = ["STATUS_VARIABLE", "FastAGIFactory"]
+
+log = logging.getLogger(__name__)
+
+#: The channel variable that tells the dialplan how the AGI ended.
+STATUS_VARIABLE = "IVRSTATUS"
+
+#: Over-limit connections still get a polite BUSY answer, up to this many extra.
+_REJECT_HEADROOM = 256
+
+
+class FastAGIFactory(ServerFactory):
+    """Builds one FastAGIProtocol per connection and runs its call."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        router: Router,
+        *,
+        clock: IReactorTime,
+        events: EventSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.router = router
+        self.clock = clock
+        self.events: EventSink = events or NullSink()
+        self.connections: set[FastAGIProtocol] = set()
+        self.draining = False
+        self.calls_total = 0
+        self.active_calls = 0
+        self.calls_rejected = 0
+        self._allowed = [ipaddress.ip_network(p, strict=False) for p in settings.allowed_peers]
+        self._exec_allowlist = (
+            frozenset(settings.exec_allowlist)
+            if settings.exec_allowlist is not None
+            else DEFAULT_EXEC_ALLOWLIST
+        )
+        self._idle: asyncio.Event | None = None
+
+    # -- admission -------------------------------------------------------------
+
+    def _peer_allowed(self, addr: IAddress) -> bool:
+        if not self._allowed:
+            return True
+        host = getattr(addr, "host", None)
+        if host is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._allowed)
+
+    def buildProtocol(self, addr: IAddress) -> FastAGIProtocol | None:  # type: ignore[override]
+        if not self._peer_allowed(addr):
+            log.warning("refused FastAGI connection from %s: not in allowed_peers", addr)
+            return None
+        if len(self.connections) >= self.settings.max_calls + _REJECT_HEADROOM:
+            log.warning("refused FastAGI connection from %s: far over the call limit", addr)
+            return None
+        protocol = FastAGIProtocol(self, self.clock)
+        self.connections.add(protocol)
+        return protocol
+
+    # -- call lifecycle ----------------------------------------------------------
+
+    async def run_call(self, protocol: FastAGIProtocol, env: Environment) -> None:
+        """Run the script for one call and tell the dialplan how it ended."""
+        call = Call(env, protocol, exec_allowlist=self._exec_allowlist)
+        started = time.monotonic()
+        self.active_calls += 1
+        try:
+            status = await self._status_of(call, protocol, env)
+        finally:
+            self.active_calls -= 1
+        if protocol.connected and not protocol.hung_up:
+            # AGIError: the caller left as we finished, nothing left to tell.
+            with contextlib.suppress(AGIError):
+                await call.set_variable(STATUS_VARIABLE, status)
+        self._emit(env, "call_end", status=status, seconds=f"{time.monotonic() - started:.3f}")
+        protocol.close()
+
+    async def _status_of(self, call: Call, protocol: FastAGIProtocol, env: Environment) -> str:
+        if self.draining or self.active_calls > self.settings.max_calls:
+            self.calls_rejected += 1
+            log.warning(
+                "rejected call: %s",
+                "shutting down" if self.draining else "call limit reached",
+                extra={"uniqueid": env.uniqueid},
+            )
+            return CallStatus.BUSY
+        handler = self.router.resolve(env.script)
+        if handler is None:
+            log.warning("no route for script %r", env.script, extra={"uniqueid": env.uniqueid})
+            return CallStatus.NOTFOUND
+        self.calls_total += 1
+        self._emit(env, "call_start", script=env.script, callerid=env.callerid)
+        try:
+            return await handler(call)
+        except CallHangup:
+            return CallStatus.HANGUP
+        except CommandTimeout:
+            return CallStatus.FAILED
+        except asyncio.CancelledError:
+            return CallStatus.FAILED
+        except Exception:
+            log.exception("script %r failed", env.script, extra={"uniqueid": env.uniqueid})
+            return CallStatus.FAILED
+
+    def _emit(self, env: Environment, kind: str, **data: Any) -> None:
+        self.events.emit(CallEvent(uniqueid=env.uniqueid, kind=kind, data=data))
+
+    def call_ended(self, protocol: FastAGIProtocol) -> None:
+        self.connections.discard(protocol)
+        if self._idle is not None and not self.connections:
+            self._idle.set()
+
+    # -- graceful shutdown ---------------------------------------------------------
+
+    async def drain(self, grace: float) -> int:
+        """Refuse new calls, wait up to `grace` s for calls to finish; return how many were cut."""
+        self.draining = True
+        if self.connections:
+            self._idle = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout=grace)
+        remaining = list(self.connections)
+        for protocol in remaining:
+            # Closing without a SUCCESS status sends the call down the dialplan fallback.
+            protocol.close()
+        return len(remaining)

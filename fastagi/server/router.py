@@ -1,0 +1,62 @@
+"""Routing by FastAGI script path: the first route that accepts the path handles the call."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from fastagi.call import Call
+
+__all__ = ["CallStatus", "Handler", "PatternRoute", "Route", "Router"]
+
+
+class CallStatus:
+    """Values of the IVRSTATUS channel variable the dialplan branches on."""
+
+    SUCCESS = "SUCCESS"  # the script finished; IVR_RESULT says what next
+    HANGUP = "HANGUP"  # the caller hung up
+    FAILED = "FAILED"  # the script failed: the dialplan fallback takes the call
+    BUSY = "BUSY"  # over the call limit or shutting down: fallback
+    NOTFOUND = "NOTFOUND"  # no route for the script path: fallback
+
+
+Handler = Callable[[Call], Awaitable[str]]
+"""Runs a call; returns a CallStatus value. May raise CallHangup."""
+
+
+class Route(Protocol):
+    def match(self, script: str) -> Handler | None:
+        """The handler for this script path, or None to let the next route try."""
+
+
+@dataclass(frozen=True)
+class PatternRoute:
+    """Routes script paths that fully match a regular expression to one handler."""
+
+    pattern: re.Pattern[str]
+    handler: Handler
+
+    def match(self, script: str) -> Handler | None:
+        return self.handler if self.pattern.fullmatch(script) else None
+
+
+class Router:
+    """A first-match list of routes."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(self, route: Route) -> None:
+        self._routes.append(route)
+
+    def add_pattern(self, pattern: str, handler: Handler) -> None:
+        self.add(PatternRoute(re.compile(pattern), handler))
+
+    def resolve(self, script: str) -> Handler | None:
+        for route in self._routes:
+            handler = route.match(script)
+            if handler is not None:
+                return handler
+        return None

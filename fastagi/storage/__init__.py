@@ -1,0 +1,49 @@
+"""How every `ivr` command reaches Redis: REDIS_URL when set, else the embedded server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from redis import asyncio as aioredis
+
+from fastagi.storage.embedded import EmbeddedRedis, EmbeddedRedisError, find_server_binary
+
+__all__ = [
+    "EmbeddedRedis",
+    "EmbeddedRedisError",
+    "find_server_binary",
+    "open_async_client",
+    "redis_url",
+]
+
+
+@contextlib.contextmanager
+def redis_url(configured: str | None, state_dir: Path) -> Iterator[str]:
+    """Yield the Redis URL to use for the duration of a command.
+
+    A configured URL (REDIS_URL or `redis_url` in server.yaml) is used as is;
+    otherwise the installation's embedded server is started if needed and
+    released on exit.
+    """
+    if configured:
+        yield configured
+        return
+    embedded = EmbeddedRedis(state_dir)
+    url = embedded.acquire()
+    try:
+        yield url
+    finally:
+        embedded.release()
+
+
+def open_async_client(url: str, *, timeout: float = 0.2) -> aioredis.Redis:
+    """An asyncio Redis client (hiredis parser when installed) with a latency budget."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        decode_responses=True,
+        health_check_interval=30,
+    )
