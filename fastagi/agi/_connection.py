@@ -1,0 +1,266 @@
+"""The AGI connection state machine: bytes in, events out, commands to bytes.
+
+No I/O happens here (the h11 model). The transport feeds what it reads to
+`receive_data` (b"" at end of stream) and calls `next_event` until it returns
+`NEED_DATA`; `send` turns a command into the bytes to write. Every state
+change goes through the one table `_TRANSITIONS` below.
+"""
+
+from __future__ import annotations
+
+import enum
+from types import MappingProxyType
+
+from fastagi.agi._command import MAX_COMMAND_BYTES, format_command
+from fastagi.agi._env import parse_env_line
+from fastagi.agi._errors import LocalProtocolError, ProtocolError
+from fastagi.agi._events import NEED_DATA, Closed, Environment, Event, Hangup, NeedData, Reply
+from fastagi.agi._response import parse_reply_line, preview
+
+__all__ = ["AGIConnection", "State"]
+
+
+class State(enum.Enum):
+    """Where the conversation with Asterisk stands."""
+
+    READING_ENV = "READING_ENV"  # the agi_* block has not ended yet
+    IDLE = "IDLE"  # the script may send a command
+    AWAITING_REPLY = "AWAITING_REPLY"  # a command is in flight
+    CLOSED = "CLOSED"  # Asterisk closed the connection (terminal)
+    ERROR = "ERROR"  # Asterisk sent something that is not AGI (terminal)
+
+
+class _Input(enum.Enum):
+    ENV_END = "blank line ending the environment block"
+    SEND = "command sent by the script"
+    INTERIM_REPLY = "interim reply (100)"
+    FINAL_REPLY = "reply"
+    HANGUP = "HANGUP line"
+    EOF = "end of stream"
+
+
+# The whole state machine. A pair missing from the table is illegal: SEND
+# raises LocalProtocolError (e.g. a second command while one is in flight),
+# a received input raises ProtocolError (e.g. a reply when none is due). Every
+# ProtocolError moves the connection to ERROR, from any non-terminal state.
+# (In READING_ENV a HANGUP line is just a malformed env line.) Inside
+# AWAITING_REPLY, a `520-` usage block is collected line by line until its
+# closing `520 ` line, which is the FINAL_REPLY.
+_TRANSITIONS: dict[tuple[State, _Input], State] = {
+    (State.READING_ENV, _Input.ENV_END): State.IDLE,
+    (State.READING_ENV, _Input.EOF): State.CLOSED,
+    (State.IDLE, _Input.SEND): State.AWAITING_REPLY,
+    (State.IDLE, _Input.HANGUP): State.IDLE,
+    (State.IDLE, _Input.EOF): State.CLOSED,
+    (State.AWAITING_REPLY, _Input.INTERIM_REPLY): State.AWAITING_REPLY,
+    (State.AWAITING_REPLY, _Input.FINAL_REPLY): State.IDLE,
+    (State.AWAITING_REPLY, _Input.HANGUP): State.AWAITING_REPLY,
+    (State.AWAITING_REPLY, _Input.EOF): State.CLOSED,
+}
+
+_SEND_REFUSED = {
+    State.READING_ENV: "the environment block has not been received yet",
+    State.AWAITING_REPLY: "a command is still awaiting its reply (AGI allows one at a time)",
+    State.CLOSED: "the connection is closed",
+    State.ERROR: "the connection failed with a protocol error",
+}
+
+
+class AGIConnection:
+    """One FastAGI conversation, seen from the script's side, without I/O.
+
+    `max_line_length` bounds every received line (bytes, without "\\n") and so
+    the bytes buffered for an incomplete line; `max_env_lines` bounds the
+    environment block and `max_usage_lines` a 520 usage block;
+    `max_command_bytes` is the command buffer of the Asterisk on the other end
+    (`MAX_COMMAND_BYTES`; pass 2048 for Asterisk releases before the 8K fix).
+    Bytes received after end of stream, or after an error, are ignored.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_line_length: int = 8192,
+        max_env_lines: int = 512,
+        max_usage_lines: int = 512,
+        max_command_bytes: int = MAX_COMMAND_BYTES,
+    ) -> None:
+        self._max_line_length = max_line_length
+        self._max_env_lines = max_env_lines
+        self._max_usage_lines = max_usage_lines
+        self._max_command_bytes = max_command_bytes
+        self._state = State.READING_ENV
+        self._hung_up = False
+        self._error = ""
+        self._buffer = bytearray()
+        self._scanned = 0  # bytes at the start of _buffer known to hold no "\n"
+        self._tail = 0  # length of the incomplete line at the end of _buffer
+        self._overflow = False  # an incomplete line grew past max_line_length
+        self._eof = False
+        self._env: dict[str, str] = {}
+        self._env_malformed: list[str] = []
+        self._env_lines = 0
+        self._usage_first: str | None = None  # first line of a 520- block in progress
+        self._usage_lines: list[str] = []
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def hung_up(self) -> bool:
+        """True once Asterisk has sent a HANGUP line: the caller is gone."""
+        return self._hung_up
+
+    def receive_data(self, data: bytes) -> None:
+        """Buffer bytes read from Asterisk; b"" means end of stream."""
+        if self._eof or self._overflow or self._state in (State.CLOSED, State.ERROR):
+            return
+        if not data:
+            self._eof = True
+            return
+        self._buffer += data
+        newline = data.rfind(b"\n")
+        self._tail = self._tail + len(data) if newline < 0 else len(data) - newline - 1
+        if self._tail > self._max_line_length:
+            # Keep memory bounded: drop the overlong line now, report it from
+            # next_event once the complete lines before it have been delivered.
+            del self._buffer[len(self._buffer) - self._tail :]
+            self._tail = 0
+            self._overflow = True
+
+    def next_event(self) -> Event | NeedData:
+        """Return the next event, or `NEED_DATA` when more bytes are needed.
+
+        Returns `Environment` once, then `Reply` and `Hangup` events, and
+        `Closed` (for ever) after end of stream. Raises `ProtocolError` (for
+        ever) once Asterisk has sent something that is not AGI.
+        """
+        if self._state is State.ERROR:
+            raise ProtocolError(self._error)
+        if self._state is State.CLOSED:
+            return Closed()
+        try:
+            while True:
+                line = self._next_line()
+                if line is None:
+                    if self._overflow:
+                        raise ProtocolError(
+                            f"line longer than {self._max_line_length} bytes from Asterisk"
+                        )
+                    if self._eof:
+                        self._transition(_Input.EOF)
+                        self._discard()
+                        return Closed()
+                    return NEED_DATA
+                event = self._handle_line(line)
+                if event is not None:
+                    return event
+        except ProtocolError as exc:
+            self._state = State.ERROR
+            self._error = str(exc)
+            self._discard()
+            raise
+
+    def send(self, name: str, *args: str) -> bytes:
+        """Return the bytes of one command line and wait for its reply.
+
+        Legal only in IDLE (AGI allows one command at a time); raises
+        `LocalProtocolError` otherwise, and whatever `format_command` raises
+        for a bad command (the state is then unchanged).
+        """
+        new = self._next_state(_Input.SEND, name)
+        data = format_command(name, *args, max_bytes=self._max_command_bytes)
+        self._state = new
+        return data
+
+    # -- internals ---------------------------------------------------------
+
+    def _next_state(self, what: _Input, subject: str) -> State:
+        """The state `what` leads to, per the table; raise if the table forbids it."""
+        new = _TRANSITIONS.get((self._state, what))
+        if new is not None:
+            return new
+        if what is _Input.SEND:
+            reason = _SEND_REFUSED.get(self._state, f"illegal in state {self._state.name}")
+            raise LocalProtocolError(f"cannot send {subject}: {reason}")
+        raise ProtocolError(
+            f"unexpected {what.value} in state {self._state.name}: {preview(subject)}"
+        )
+
+    def _transition(self, what: _Input, subject: str = "") -> None:
+        self._state = self._next_state(what, subject)
+
+    def _discard(self) -> None:
+        self._buffer.clear()
+        self._scanned = self._tail = 0
+        self._env.clear()
+        self._env_malformed.clear()
+        self._usage_lines.clear()
+        self._usage_first = None
+
+    def _next_line(self) -> str | None:
+        end = self._buffer.find(b"\n", self._scanned)
+        if end < 0:
+            self._scanned = len(self._buffer)
+            return None
+        raw = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        self._scanned = 0
+        if len(raw) > self._max_line_length:
+            raise ProtocolError(f"line longer than {self._max_line_length} bytes from Asterisk")
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        return raw.decode("utf-8", errors="replace")
+
+    def _handle_line(self, line: str) -> Event | None:
+        if self._state is State.READING_ENV:
+            return self._env_line(line)
+        if self._state is State.AWAITING_REPLY and self._usage_first is not None:
+            return self._usage_line(line)
+        if line == "HANGUP":
+            self._transition(_Input.HANGUP, line)
+            self._hung_up = True
+            return Hangup()
+        if line.startswith("520-"):
+            self._next_state(_Input.FINAL_REPLY, line)  # only legal with a command pending
+            self._usage_first = line
+            return None
+        reply = parse_reply_line(line)
+        self._transition(_Input.INTERIM_REPLY if reply.code == 100 else _Input.FINAL_REPLY, line)
+        return reply
+
+    def _env_line(self, line: str) -> Environment | None:
+        if not line:
+            env = Environment(
+                variables=MappingProxyType(dict(self._env)),
+                malformed_lines=tuple(self._env_malformed),
+            )
+            self._transition(_Input.ENV_END)
+            self._env.clear()
+            self._env_malformed.clear()
+            return env
+        self._env_lines += 1
+        if self._env_lines > self._max_env_lines:
+            raise ProtocolError(f"environment block longer than {self._max_env_lines} lines")
+        parsed = parse_env_line(line)
+        if parsed is None or parsed[0] in self._env:
+            # Asterisk never repeats a name: a repeat comes from a value holding
+            # a newline (a crafted caller name), so the first value stands.
+            self._env_malformed.append(line)
+        else:
+            self._env[parsed[0]] = parsed[1]
+        return None
+
+    def _usage_line(self, line: str) -> Reply | None:
+        if not line.startswith("520 "):
+            self._usage_lines.append(line)
+            if len(self._usage_lines) > self._max_usage_lines:
+                raise ProtocolError(f"520 usage block longer than {self._max_usage_lines} lines")
+            return None
+        first = self._usage_first or ""
+        reply = parse_reply_line(first, usage="\n".join(self._usage_lines))
+        self._usage_first = None
+        self._usage_lines.clear()
+        self._transition(_Input.FINAL_REPLY)
+        return reply
