@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fastagi.config import ConfigError, ServerSettings, load_settings
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from fastagi.menus import MenuSet
 
-DEMO_CALLER = "+79161234567"
+__all__ = ["main"]
 
 
 def _settings(config: Path | None, **overrides: Any) -> ServerSettings:
@@ -96,3 +97,156 @@ def rollback(config: Path | None) -> None:
 def status(config: Path | None) -> None:
     """Show the running server's calls, limits and menu version."""
     _control(config, "status")
+
+
+def _load_menus(paths: tuple[Path, ...], settings: ServerSettings) -> MenuSet:
+    from fastagi.menus import MenuError, load_menus
+
+    try:
+        return load_menus(list(paths) or settings.menus_dir)
+    except MenuError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@main.command()
+@config_option
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
+    """Check menu files (default: the menus directory): schema, references and flow.
+
+    Prints every problem as file:line:column; exits 2 when there are errors.
+    """
+    from fastagi.menus import lint_menus
+
+    settings = _settings(config)
+    menus = _load_menus(paths, settings)
+    problems = lint_menus(menus)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    if errors:
+        click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+        sys.exit(2)
+    click.echo(f"ok: {len(menus)} menu(s) valid, {warnings} warning(s)")
+
+
+@main.command()
+@config_option
+@click.argument("menu")
+@click.option("--caller", default="unknown", show_default=True, help="Caller number.")
+@click.option(
+    "--digits",
+    default="",
+    help="What the caller does at each listening point, comma-separated: digits, '-' silence, "
+    "'h' hang up (e.g. 2,1 or 1,-,0).",
+)
+@click.option("--node", default=None, help="Start at this node instead of the menu's start.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def simulate(
+    config: Path | None, menu: str, caller: str, digits: str, node: str | None, as_json: bool
+) -> None:
+    """Place one simulated call through the real server over loopback TCP.
+
+    Prints the path (node ids), the prompts played, the variables set and the result.
+    """
+    from fastagi.server.reactor import run_on_reactor_loop
+    from fastagi.simulate import SimulatedCall, simulate_calls
+
+    settings = _settings(config)
+    menus = _load_menus((), settings)
+    if menu not in menus:
+        raise click.ClickException(f"no menu {menu!r}; menus: {', '.join(sorted(menus))}")
+    steps = tuple(item.strip() for item in digits.split(",") if item.strip())
+    call = SimulatedCall(menu, caller, steps, node=node)
+    try:
+        (result,) = run_on_reactor_loop(simulate_calls(menus, [call], settings=settings))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"call {result.uniqueid} from {caller} to menu {menu}")
+    click.echo(f"path:      {' -> '.join(result.path)}")
+    click.echo(f"prompts:   {', '.join(result.prompts)}")
+    click.echo(f"digits:    {result.digits or '(none)'}")
+    for name, value in result.variables.items():
+        click.echo(f"variable:  {name}={value}")
+    click.echo(f"result:    {result.result}  (IVRSTATUS={result.status or 'unset'})")
+
+
+@main.command(name="test")
+@config_option
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) -> None:
+    """Run scenario files (default: <menus>/scenarios/*.yaml) against the menus over TCP.
+
+    Reports each scenario, then which nodes and options the scenarios covered.
+    Exits 1 when a scenario fails.
+    """
+    from fastagi.menus import MenuError, load_scenarios
+    from fastagi.scenario_runner import run_scenarios
+    from fastagi.server.reactor import run_on_reactor_loop
+
+    settings = _settings(config)
+    menus = _load_menus((), settings)
+    paths = list(files) or sorted((settings.menus_dir / "scenarios").glob("*.yaml"))
+    if not paths:
+        raise click.ClickException(f"no scenario files in {settings.menus_dir / 'scenarios'}")
+    scenarios = []
+    try:
+        for path in paths:
+            scenarios.extend(load_scenarios(path, menus=menus))
+    except MenuError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    report = run_on_reactor_loop(run_scenarios(menus, scenarios))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "passed": report.passed,
+                    "scenarios": [
+                        {"name": o.scenario.name, "passed": o.passed, "problems": o.mismatches}
+                        for o in report.outcomes
+                    ],
+                    "nodes_missed": report.coverage.nodes_missed,
+                    "options_missed": report.coverage.options_missed,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for outcome in report.outcomes:
+            mark = "PASS" if outcome.passed else "FAIL"
+            click.echo(f"{mark}  {outcome.scenario.name}")
+            for problem in outcome.mismatches:
+                click.echo(f"      {problem}")
+        click.echo(f"coverage: {report.coverage.summary()}")
+        for missed in report.coverage.nodes_missed:
+            click.echo(f"  node never reached: {missed}")
+        for missed in report.coverage.options_missed:
+            click.echo(f"  option never pressed: {missed}")
+        passed = len(report.outcomes) - len(report.failures)
+        click.echo(f"{passed} passed, {len(report.failures)} failed")
+    if not report.passed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write menu.schema.json and scenario.schema.json here (default: next to the package).",
+)
+def schema(output_dir: Path | None) -> None:
+    """Write the JSON Schemas of the menu and scenario formats (for editors)."""
+    from fastagi.menus import write_schemas
+
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    for path in write_schemas(output_dir):
+        click.echo(str(path))

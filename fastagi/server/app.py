@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -70,7 +70,7 @@ class RunningServer:
             self.control_port.stopListening()
         cut = await self.factory.drain(self.settings.shutdown_grace if grace is None else grace)
         if isinstance(listening, Deferred):
-            await listening
+            await listening.asFuture(asyncio.get_running_loop())
         return cut
 
 
@@ -130,7 +130,3 @@ def install_reload_signal(server: RunningServer) -> None:
             log.error("reload failed, keeping the running menus: %s", exc)
 
     signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload_safely))  # type: ignore[attr-defined]
-
-
-def menus_dir_exists(path: Path) -> bool:
-    return path.is_dir()

@@ -1,0 +1,128 @@
+"""Simulated calls: the real server on a loopback port, driven by the Asterisk emulator.
+
+`ivr simulate` and `ivr test` both come through here, so what an admin sees
+is what the server really does over TCP - no shortcut through the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fastagi.config import ServerSettings
+from fastagi.events import EventRecorder
+from fastagi.menus import MenuSet
+from fastagi.server.app import start_server
+from fastagi.server.factory import STATUS_VARIABLE
+from fastagi.testing import AsteriskEmulator, CallerScript
+
+__all__ = ["SimulatedCall", "SimulationResult", "simulate_calls"]
+
+
+@dataclass(frozen=True)
+class SimulatedCall:
+    """One call to place: which menu, from which number, what the caller does."""
+
+    menu: str
+    caller: str = "unknown"
+    input: tuple[str, ...] = ()
+    node: str | None = None
+    hangup_at_command: int | None = None
+    #: Silent listening windows after the input runs out before the caller hangs up.
+    idle_hangup: int | None = 2
+
+    def script(self) -> CallerScript:
+        return CallerScript.parse(",".join(self.input), idle_hangup=self.idle_hangup)
+
+    @property
+    def agi_script(self) -> str:
+        """The FastAGI script path: the menu, and the start node as a query parameter."""
+        return f"{self.menu}?node={self.node}" if self.node else self.menu
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What happened: nodes entered, prompts heard, variables set, the result."""
+
+    menu: str
+    caller: str
+    uniqueid: str
+    path: list[str]
+    prompts: list[str]
+    variables: dict[str, str]
+    result: str
+    status: str
+    outcome: str
+    digits: str
+    duration_s: float
+    options_taken: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["options_taken"] = ["/".join(item) for item in self.options_taken]
+        return data
+
+
+def _path(recorder: EventRecorder, uniqueid: str, start_menu: str) -> list[str]:
+    """Node ids in order; nodes of another menu than the start one as `menu/node`."""
+    return [
+        event.node if event.menu == start_menu else f"{event.menu}/{event.node}"
+        for event in recorder.events(uniqueid, "node")
+    ]
+
+
+def _options_taken(recorder: EventRecorder, uniqueid: str) -> list[tuple[str, str, str]]:
+    return [
+        (event.menu, event.node, event.data.get("digits", ""))
+        for event in recorder.events(uniqueid, "digits")
+    ]
+
+
+def _outcome(recorder: EventRecorder, uniqueid: str) -> tuple[str, str]:
+    for event in recorder.events(uniqueid, "outcome"):
+        return event.data.get("kind", ""), event.data.get("result", "")
+    return "", ""
+
+
+async def simulate_calls(
+    menus: MenuSet, calls: Sequence[SimulatedCall], *, settings: ServerSettings | None = None
+) -> list[SimulationResult]:
+    """Place each call against a private server on 127.0.0.1; return what happened."""
+    base = settings or ServerSettings()
+    private = base.model_copy(update={"host": "127.0.0.1", "port": 0})
+    recorder = EventRecorder()
+    server = start_server(private, menus=menus, events=recorder)
+    host, port = server.address
+    emulator = AsteriskEmulator()
+    results: list[SimulationResult] = []
+    try:
+        for spec in calls:
+            record = await emulator.place_call(
+                host,
+                port,
+                script=spec.agi_script,
+                callerid=spec.caller,
+                caller=spec.script(),
+                hangup_at_command=spec.hangup_at_command,
+            )
+            kind, result = _outcome(recorder, record.uniqueid)
+            results.append(
+                SimulationResult(
+                    menu=spec.menu,
+                    caller=spec.caller,
+                    uniqueid=record.uniqueid,
+                    path=_path(recorder, record.uniqueid, spec.menu),
+                    prompts=list(record.prompts),
+                    variables=dict(record.variables),
+                    result=result or kind,
+                    status=record.variables.get(STATUS_VARIABLE, ""),
+                    outcome=kind,
+                    digits=record.digits_consumed,
+                    duration_s=round(record.virtual_duration, 3),
+                    options_taken=_options_taken(recorder, record.uniqueid),
+                )
+            )
+    finally:
+        await server.stop(grace=1.0)
+    return results
