@@ -1,0 +1,148 @@
+"""Node handlers: what the engine does for each node type.
+
+A handler is `async def handler(session, node) -> Step`, registered for its
+node model with `@node_handler(Model)`. Handlers let `CallHangup` and
+unexpected errors propagate: the engine turns them into outcomes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastagi.menus.collect import collect_entry
+from fastagi.menus.nodes import (
+    NODE_TYPES,
+    HangupNode,
+    MenuNode,
+    MenuSettings,
+    NodeBase,
+    PlayNode,
+    ReturnNode,
+    SayNode,
+    SetNode,
+)
+from fastagi.menus.session import Finish, Goto, Session, Step
+from fastagi.menus.target import Target
+
+__all__ = ["RESULT_VARIABLE", "Handler", "handler_for", "missing_handlers", "node_handler"]
+
+#: The channel variable that tells the dialplan how the menu ended.
+RESULT_VARIABLE = "IVR_RESULT"
+
+N = TypeVar("N", bound=NodeBase)
+Handler = Callable[[Session, Any], Awaitable[Step]]
+_HANDLERS: dict[type[NodeBase], Handler] = {}
+
+
+def node_handler(
+    model: type[N],
+) -> Callable[[Callable[[Session, N], Awaitable[Step]]], Callable[[Session, N], Awaitable[Step]]]:
+    """Register the decorated coroutine as the handler of `model` nodes."""
+
+    def register(
+        handler: Callable[[Session, N], Awaitable[Step]],
+    ) -> Callable[[Session, N], Awaitable[Step]]:
+        if model in _HANDLERS:
+            raise ValueError(f"{model.__name__} already has a handler")
+        _HANDLERS[model] = handler
+        return handler
+
+    return register
+
+
+def handler_for(node: NodeBase) -> Handler:
+    """The handler of `node`'s type (KeyError if none is registered)."""
+    return _HANDLERS[type(node)]
+
+
+def missing_handlers() -> list[str]:
+    """Registered node types that have no handler (should be empty)."""
+    return [model.__name__ for model in NODE_TYPES if model not in _HANDLERS]
+
+
+def _next(target: Target | None) -> Step:
+    return Goto(target) if target is not None else Finish("error", "dead_end")
+
+
+async def _give_up(
+    session: Session, target: Target | None, settings: MenuSettings, reason: str
+) -> Step:
+    if target is not None:
+        return Goto(target)
+    await session.play(settings.goodbye_prompt)
+    await session.call.hangup()
+    return Finish("hangup", reason)
+
+
+@node_handler(MenuNode)
+async def run_menu(session: Session, node: MenuNode) -> Step:
+    """Greeting, entry, and branching; counts invalid entries and timeouts."""
+    assert session.menu is not None
+    settings = node.settings(session.menu.defaults)
+    repeat_prompt = node.short_greeting or node.greeting
+    prompt = node.greeting if session.first_visit else repeat_prompt
+    failures = timeouts = 0
+    while True:
+        entry = await collect_entry(session, node, settings, prompt)
+        prompt = repeat_prompt
+        if not entry:
+            timeouts += 1
+            session.emit("timeout", {"count": str(timeouts), "max": str(settings.max_timeouts)})
+            await session.play(settings.timeout_prompt)
+            if timeouts >= settings.max_timeouts:
+                return await _give_up(session, node.on_timeout, settings, "max_timeouts")
+            continue
+        session.emit("digits", {"digits": entry})
+        target = node.options.get(entry)
+        if target is not None:
+            return Goto(target)
+        if node.direct_dial is not None and re.fullmatch(node.direct_dial, entry):
+            await session.set_variable(RESULT_VARIABLE, entry)
+            return Finish("return", entry)
+        failures += 1
+        session.emit(
+            "invalid",
+            {"digits": entry, "count": str(failures), "max": str(settings.max_failures)},
+        )
+        await session.play(settings.invalid_prompt)
+        if failures >= settings.max_failures:
+            return await _give_up(session, node.on_failure, settings, "max_failures")
+
+
+@node_handler(PlayNode)
+async def run_play(session: Session, node: PlayNode) -> Step:
+    for prompt in node.prompts:
+        await session.play(prompt)
+    return _next(node.next)
+
+
+@node_handler(SayNode)
+async def run_say(session: Session, node: SayNode) -> Step:
+    if node.digits is not None:
+        await session.call.say_digits(node.digits, "")
+    elif node.number is not None:
+        await session.call.say_number(node.number, "")
+    return _next(node.next)
+
+
+@node_handler(SetNode)
+async def run_set(session: Session, node: SetNode) -> Step:
+    for name, value in node.variables.items():
+        await session.set_variable(name, value)
+    return _next(node.next)
+
+
+@node_handler(ReturnNode)
+async def run_return(session: Session, node: ReturnNode) -> Step:
+    await session.play(node.prompt)
+    await session.set_variable(RESULT_VARIABLE, node.result)
+    return Finish("return", node.result)
+
+
+@node_handler(HangupNode)
+async def run_hangup(session: Session, node: HangupNode) -> Step:
+    await session.play(node.prompt)
+    await session.call.hangup()
+    return Finish("hangup", "hangup_node")

@@ -1,0 +1,150 @@
+"""What node handlers work with: the call, the current menu, events, and step values.
+
+A `Session` is the state of one menu run. Handlers use its helpers to play
+prompts (a missing prompt is logged and skipped, never fatal), wait for
+digits, set variables and emit events, and return a `Step`: `Goto` a target
+or `Finish` the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from fastagi.call import DigitsResult, PlaybackFailed, PlayResult
+from fastagi.events import CallEvent, EventSink
+from fastagi.menus.model import Menu, MenuSet
+from fastagi.menus.target import Target
+
+__all__ = ["LANGUAGE_VARIABLE", "Finish", "Goto", "MenuCall", "Session", "Step", "seconds_to_ms"]
+
+log = logging.getLogger("fastagi.menus")
+
+LANGUAGE_VARIABLE = "CHANNEL(language)"
+
+
+class MenuCall(Protocol):
+    """The part of `fastagi.call.Call` the menu engine uses."""
+
+    @property
+    def uniqueid(self) -> str: ...
+
+    async def play(self, filename: str, escape_digits: str = "") -> PlayResult: ...
+
+    async def get_digits(
+        self, prompt: str, *, timeout_ms: int, max_digits: int
+    ) -> DigitsResult: ...
+
+    async def wait_for_digit(self, timeout_ms: int) -> str | None: ...
+
+    async def say_digits(self, digits: str, escape_digits: str = "") -> str | None: ...
+
+    async def say_number(self, number: int, escape_digits: str = "") -> str | None: ...
+
+    async def set_variable(self, name: str, value: str) -> None: ...
+
+    async def hangup(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Continue at `target` (resolved against the menu of the current node)."""
+
+    target: Target
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the run: `return` (IVR_RESULT already set), `hangup` or `error`."""
+
+    kind: Literal["return", "hangup", "error"]
+    result: str = ""
+
+
+Step = Goto | Finish
+
+
+def seconds_to_ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class Session:
+    """One run of the engine over one call; handlers read and act through it."""
+
+    def __init__(self, call: MenuCall, menus: MenuSet, events: EventSink) -> None:
+        self.call = call
+        self.menus = menus
+        self.menu: Menu | None = None
+        self.node_id = ""
+        self.language: str | None = None
+        self.first_visit = True  #: whether the current node is entered for the first time
+        self._events = events
+        self._visited: set[tuple[str, str]] = set()
+        self.log = logging.LoggerAdapter(
+            log, {"uniqueid": call.uniqueid, "menus_version": menus.version}
+        )
+
+    @property
+    def menu_name(self) -> str:
+        return "" if self.menu is None else self.menu.name
+
+    def emit(self, kind: str, data: Mapping[str, str] | None = None) -> None:
+        self._events.emit(
+            CallEvent(
+                uniqueid=self.call.uniqueid,
+                kind=kind,
+                menu=self.menu_name,
+                node=self.node_id,
+                data=dict(data or {}),
+            )
+        )
+
+    def enter(self, menu: Menu, node_id: str, node_type: str) -> bool:
+        """Record entering a node; return True when it is the first visit in this call."""
+        self.menu = menu
+        self.node_id = node_id
+        self.emit("node", {"type": node_type})
+        key = (menu.name, node_id)
+        self.first_visit = key not in self._visited
+        self._visited.add(key)
+        return self.first_visit
+
+    async def apply_language(self) -> None:
+        """Set the channel language to the current menu's, if it declares one."""
+        wanted = None if self.menu is None else self.menu.language
+        if wanted is not None and wanted != self.language:
+            await self.set_variable(LANGUAGE_VARIABLE, wanted)
+
+    def prompt_played(self, prompt: str) -> None:
+        self.emit("prompt", {"file": prompt})
+
+    def prompt_failed(self, prompt: str, error: Exception) -> None:
+        self.log.warning("prompt %r could not be played (%s); continuing", prompt, error)
+        self.emit("prompt", {"file": prompt, "error": "playback failed"})
+
+    async def play(self, prompt: str | None) -> None:
+        """Play `prompt` without barge-in; a missing file is logged and skipped."""
+        if prompt is None:
+            return
+        try:
+            await self.call.play(prompt, "")
+        except PlaybackFailed as exc:
+            self.prompt_failed(prompt, exc)
+            return
+        self.prompt_played(prompt)
+
+    async def wait_digit(self, timeout_ms: int) -> str | None:
+        """One digit, or None on timeout (or when the channel cannot wait)."""
+        try:
+            return await self.call.wait_for_digit(timeout_ms)
+        except PlaybackFailed as exc:
+            self.log.warning("WAIT FOR DIGIT failed (%s); treating it as no input", exc)
+            return None
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.call.set_variable(name, value)
+        self.emit("variable", {"name": name, "value": value})
+        if name.lower() == LANGUAGE_VARIABLE.lower():
+            self.language = value
