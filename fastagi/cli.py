@@ -12,7 +12,7 @@ import click
 from fastagi.config import ConfigError, ServerSettings, load_settings
 
 if TYPE_CHECKING:
-    from fastagi.menus import MenuSet
+    from fastagi.menus import MenuSet, Scenario
 
 __all__ = ["main"]
 
@@ -195,7 +195,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     paths = list(files) or sorted((settings.menus_dir / "scenarios").glob("*.yaml"))
     if not paths:
         raise click.ClickException(f"no scenario files in {settings.menus_dir / 'scenarios'}")
-    scenarios = []
+    scenarios: list[Scenario] = []
     try:
         for path in paths:
             scenarios.extend(load_scenarios(path, menus=menus))

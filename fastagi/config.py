@@ -40,6 +40,7 @@ class ServerSettings(BaseModel):
     port: int = Field(4573, ge=0, le=65535)
     max_calls: int = Field(2000, ge=1)
     max_line_length: int = Field(8192, ge=256)
+    max_command_bytes: int = Field(2048, ge=256, le=8192)
     env_timeout: float = Field(5.0, gt=0)
     command_timeout: float = Field(600.0, gt=0)
     max_call_duration: float = Field(4 * 3600.0, gt=0)

@@ -94,10 +94,8 @@ def start_server(
     sink = events or NullSink()
     router = Router()
     router.add(MenuRoute(registry, sink))
-    factory = FastAGIFactory(settings, router, clock=reactor, events=sink)  # type: ignore[arg-type]
-    port = reactor.listenTCP(  # type: ignore[attr-defined]
-        settings.port, factory, interface=settings.host, backlog=1024
-    )
+    factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
+    port = reactor.listenTCP(settings.port, factory, interface=settings.host, backlog=1024)
     server = RunningServer(settings, factory, registry, port)
     if control:
         server.control_port = _listen_control(server)

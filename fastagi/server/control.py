@@ -46,15 +46,16 @@ class _ControlProtocol(LineOnlyReceiver):
                 answer = command()
             except Exception as exc:  # the answer carries the error to the admin
                 answer = {"ok": False, "error": str(exc)}
-        self.sendLine(json.dumps(answer).encode())
-        self.transport.loseConnection()
+        self.sendLine(json.dumps(answer).encode())  # type: ignore[no-untyped-call]
+        if self.transport is not None:
+            self.transport.loseConnection()
 
 
 class ControlFactory(Factory):
     def __init__(self, commands: dict[str, Command]) -> None:
         self.commands = commands
 
-    def buildProtocol(self, addr: object) -> _ControlProtocol:  # type: ignore[override]
+    def buildProtocol(self, addr: object) -> _ControlProtocol:
         return _ControlProtocol(self.commands)
 
 

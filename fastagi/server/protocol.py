@@ -45,7 +45,10 @@ class FastAGIProtocol(Protocol):
     def __init__(self, factory: FastAGIFactory, clock: IReactorTime) -> None:
         self.factory = factory
         self.clock = clock
-        self.codec = AGIConnection(max_line_length=factory.settings.max_line_length)
+        self.codec = AGIConnection(
+            max_line_length=factory.settings.max_line_length,
+            max_command_bytes=factory.settings.max_command_bytes,
+        )
         self.env: Environment | None = None
         self.hung_up = False
         self.connected = False

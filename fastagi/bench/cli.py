@@ -1,0 +1,115 @@
+"""`ivr bench`: the click command (registered by fastagi.cli)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from fastagi.bench.runner import (
+    PEERS,
+    QUICK,
+    BenchError,
+    BenchOptions,
+    options_with,
+    parse_peers,
+    run_bench,
+)
+
+__all__ = ["bench_command"]
+
+
+@click.command("bench")
+@click.option("--calls", type=click.IntRange(min=1), help="Throughput phase: calls (5000).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Throughput: at once (100).")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Calls/s (200).")
+@click.option(
+    "--rate-seconds", type=click.FloatRange(min=0, min_open=True), help="Rate phase, s (10)."
+)
+@click.option("--hold", type=click.IntRange(min=1), help="Calls held at once (2000).")
+@click.option("--rounds", type=click.IntRange(min=1), help="Interleaved rounds per load phase (5).")
+@click.option("--warmup", type=click.IntRange(min=0), help="Unmeasured calls per server (200).")
+@click.option(
+    "--peers",
+    "peers_text",
+    default=",".join(PEERS),
+    show_default=True,
+    help="Servers to measure, in order.",
+)
+@click.option(
+    "--input",
+    "caller_input",
+    help="Caller input of the scenario, as for CallerScript.parse (default '3#': 6 commands).",
+)
+@click.option(
+    "--menus", "menus_dir", type=click.Path(path_type=Path, file_okay=False), help="Menu dir."
+)
+@click.option(
+    "--docs",
+    "docs_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("docs/benchmarks.md"),
+    show_default=True,
+    help="Where --write-docs writes.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help=f"Small numbers for a smoke run ({QUICK['calls']} calls, hold {QUICK['hold']}).",
+)
+def bench_command(
+    calls: int | None,
+    concurrency: int | None,
+    rate: float | None,
+    rate_seconds: float | None,
+    hold: int | None,
+    rounds: int | None,
+    warmup: int | None,
+    peers_text: str,
+    caller_input: str | None,
+    menus_dir: Path | None,
+    docs_path: Path,
+    as_json: bool,
+    write_docs: bool,
+    quick: bool,
+) -> None:
+    """Drive our server, panoramisk and a bare asyncio responder with the same emulated calls.
+
+    Reports call setups/s, per-command overhead p50/p99, server RSS with many
+    calls held, and the ratios ours/panoramisk and ours/bare. Each server runs
+    alone, pinned to one CPU; the load generator runs on another.
+    """
+    try:
+        base = BenchOptions(**QUICK) if quick else BenchOptions()
+        options = options_with(
+            base,
+            {
+                "calls": calls,
+                "concurrency": concurrency,
+                "rate": rate,
+                "rate_seconds": rate_seconds,
+                "hold": hold,
+                "rounds": rounds,
+                "warmup": warmup,
+                "peers": parse_peers(peers_text),
+                "caller_input": caller_input,
+                "menus_dir": menus_dir,
+                "docs_path": docs_path,
+                "write_docs": write_docs,
+            },
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        results = run_bench(options, progress=lambda message: click.echo(message, err=True))
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        from fastagi.bench.report import markdown
+
+        click.echo(markdown(results))
