@@ -1,0 +1,5 @@
+"""`python -m fastagi` is the `ivr` command."""
+
+from fastagi.cli import main
+
+main()

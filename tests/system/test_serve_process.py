@@ -1,0 +1,165 @@
+"""`ivr serve` as a real process: embedded Redis, a call, reload, rollback, SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fastagi.testing import AsteriskEmulator, CallerScript, CallResult
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.system
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Served:
+    def __init__(self, tmp: Path) -> None:
+        self.menus = tmp / "menus"
+        shutil.copytree(REPO / "ivr_menus", self.menus, ignore=shutil.ignore_patterns("scenarios"))
+        self.state = tmp / "state"
+        self.port = _free_port()
+        self.env = {
+            **os.environ,
+            "IVR_STATE_DIR": str(self.state),
+            "IVR_MENUS_DIR": str(self.menus),
+            "IVR_PORT": str(self.port),
+            "IVR_CONFIG": str(tmp / "absent.yaml"),
+        }
+        self.env.pop("REDIS_URL", None)  # the README path: the embedded server
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fastagi", "serve"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.banner = [self.process.stdout.readline() for _ in range(5)]
+
+    def ivr(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fastagi", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def call(self, script: str = "main", digits: str = "0", delay: float = 0.0) -> CallResult:
+        emulator = AsteriskEmulator()
+        return asyncio.run(
+            emulator.place_call(
+                "127.0.0.1",
+                self.port,
+                script=script,
+                caller=CallerScript.parse(digits),
+                reply_delay=delay,
+            )
+        )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    server = Served(tmp_path)
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(10)
+        # The embedded Redis goes with its last user.
+        pid_file = server.state / "redis.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_serve_prints_where_it_listens_and_answers_a_call(served: Served) -> None:
+    assert f"listening on 127.0.0.1:{served.port}" in served.banner[0]
+    assert any("ivr simulate main" in line for line in served.banner)
+    assert served.call(digits="0").variables["IVR_RESULT"] == "operator"
+    status = served.ivr("status")
+    assert status.returncode == 0, status.stderr
+    assert '"calls_total": 1' in status.stdout
+
+
+def test_reload_with_a_bad_file_keeps_the_running_menus(served: Served) -> None:
+    main = served.menus / "main.yaml"
+    good = main.read_text()
+    main.write_text(good.replace("start: welcome", "start: welcom"))
+    reload = served.ivr("reload")
+    assert reload.returncode == 1
+    assert "main.yaml:" in reload.stdout and "welcom" in reload.stdout
+    assert served.call(digits="0").variables["IVR_RESULT"] == "operator"
+
+    # A good change is taken; rollback restores the version before it.
+    main.write_text(good.replace("result: operator", "result: reception"))
+    assert served.ivr("reload").returncode == 0
+    assert served.call(digits="0").variables["IVR_RESULT"] == "reception"
+    assert served.ivr("rollback").returncode == 0
+    assert served.call(digits="0").variables["IVR_RESULT"] == "operator"
+
+
+def test_sighup_reloads(served: Served) -> None:
+    main = served.menus / "main.yaml"
+    main.write_text(main.read_text().replace("result: operator", "result: reception"))
+    served.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if served.call(digits="0").variables.get("IVR_RESULT") == "reception":
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("SIGHUP did not reload the menus")
+
+
+def test_sigterm_lets_the_call_in_progress_finish(served: Served) -> None:
+    async def slow_call_then_sigterm() -> CallResult:
+        emulator = AsteriskEmulator()
+        call = asyncio.ensure_future(
+            emulator.place_call(
+                "127.0.0.1", served.port, script="main",
+                caller=CallerScript.parse("0"), reply_delay=0.2,
+            )
+        )  # fmt: skip
+        await asyncio.sleep(0.3)  # the call is under way
+        served.process.send_signal(signal.SIGTERM)
+        return await call
+
+    result = asyncio.run(slow_call_then_sigterm())
+    assert result.variables.get("IVR_RESULT") == "operator"
+    assert result.variables.get("IVRSTATUS") == "SUCCESS"
+    assert served.process.wait(30) == 0
+    # New calls are refused once it has stopped, and its embedded Redis is gone.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", served.port), timeout=1).close()
+    assert not (served.state / "redis.pid").exists()
+
+
+def test_serve_refuses_to_start_on_bad_menus(tmp_path: Path) -> None:
+    menus = tmp_path / "menus"
+    menus.mkdir()
+    (menus / "main.yaml").write_text("menu: main\nstart: a\nnodes:\n  a: {type: bogus}\n")
+    env = {**os.environ, "IVR_MENUS_DIR": str(menus), "IVR_STATE_DIR": str(tmp_path / "s"),
+           "IVR_PORT": str(_free_port()), "IVR_CONFIG": str(tmp_path / "absent.yaml")}  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "fastagi", "serve"], env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "main.yaml:4" in run.stderr
