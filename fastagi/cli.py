@@ -250,3 +250,12 @@ def schema(output_dir: Path | None) -> None:
         output_dir.mkdir(parents=True, exist_ok=True)
     for path in write_schemas(output_dir):
         click.echo(str(path))
+
+
+def _register_bench() -> None:
+    from fastagi.bench.cli import bench_command
+
+    main.add_command(bench_command, name="bench")
+
+
+_register_bench()

@@ -144,15 +144,23 @@ def targets(
         }
     )
     rate = ours["rate"]
+    p99 = rate["overhead_ms"]["p99"]
+    floor = _get(peers, "bare", "rate", "overhead_ms", "p99")
+    met: bool | None = p99 < P99_MS if rate["offered_per_s"] >= P99_RATE else None
+    basis = f"fixed-rate phase, {rate['seconds']:g} s"
+    if met is False and floor is not None and floor >= P99_MS:
+        # Even the bare responder missed it: the generator, kernel and machine
+        # add more than the target in this run, so it says nothing about us.
+        met = None
+        basis += "; inconclusive: the bare floor itself was above the target in this run"
     out.append(
         {
             "target": f"p99 per-command server overhead under {P99_MS:g} ms at "
             f"{P99_RATE:g} calls/s",
-            "value": f"p99 {rate['overhead_ms']['p99']} ms at {rate['offered_per_s']:g}/s",
-            "met": rate["overhead_ms"]["p99"] < P99_MS
-            if rate["offered_per_s"] >= P99_RATE
-            else None,
-            "basis": f"fixed-rate phase, {rate['seconds']:g} s",
+            "value": f"p99 {p99} ms at {rate['offered_per_s']:g}/s"
+            + (f" (bare floor: p99 {floor} ms)" if floor is not None else ""),
+            "met": met,
+            "basis": basis,
         }
     )
     for other, bound_ratio, label in (
@@ -206,7 +214,7 @@ def _fmt(value: Any) -> str:
 
 
 def _yes(met: bool | None) -> str:
-    return {True: "yes", False: "**no**", None: "not measured"}[met]
+    return {True: "yes", False: "**no**", None: "not judged"}[met]
 
 
 def markdown(results: dict[str, Any]) -> str:

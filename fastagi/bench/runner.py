@@ -1,23 +1,28 @@
-"""`run_bench`: start each server under test, drive it through the phases, collect results.
+"""`run_bench`: start the servers under test, drive them through the phases, collect results.
 
-The servers run one at a time, each in its own process pinned to one CPU;
-the load generator (this process) is pinned to another, so "per core" means
-one core for the server. Phases, per server:
+Each server runs in its own process pinned to one CPU; the load generator
+(this process) is pinned to another, so "per core" means one core for the
+server. All servers are started first (ours is probed for the command lines
+the peers replay), then, for every server:
 
 0. one verification call (the exact expected command lines), then warm-up;
 1. throughput: N calls, C at a time, as fast as possible;
 2. fixed rate: calls started at R/s for S seconds (per-command overhead);
 3. hold: H calls up at once, each waiting in its first command; RSS read.
 
-Besides wall-clock rates the bench reads the CPU seconds each server used
-(/proc/<pid>/stat), so when the generator saturates its own core the
-server's real capacity per core is still known (calls per CPU-second).
+Phases 1 and 2 run in rounds that rotate over the servers, so drifts in the
+speed of a shared machine hit all of them alike. Besides wall-clock rates the
+bench reads the CPU time each server used (scheduler counters in /proc), so
+when the generator saturates its own core the server's real capacity per
+core is still known (setups per server CPU-second).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+import gc
 import os
 import resource
 import shutil
@@ -25,7 +30,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,7 @@ from typing import Any
 from fastagi.bench import _load, report
 from fastagi.bench._procs import ChildServer, ServerStartError, free_port, raise_own_fd_limit
 from fastagi.bench._stats import MIB, percentiles_ms, share
+from fastagi.testing import AsteriskEmulator
 
 __all__ = [
     "PEERS",
@@ -357,6 +363,25 @@ async def _probe(ctx: _Context, ours: ChildServer) -> _load.Scenario:
 # -- the phases -----------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _generator_gc_paused() -> Iterator[None]:
+    """No garbage collection in the load generator while a round runs.
+
+    A full collection of the generator's heap (Twisted, the menus, the
+    emulator) pauses it for tens of milliseconds, which would show up as
+    server overhead for whichever server is being measured. Garbage made
+    during the round is collected right after it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
+
+
 def _split(total: int, parts: int) -> list[int]:
     """`total` as `parts` near-equal positive shares (fewer parts when total is small)."""
     parts = max(1, min(parts, total))
@@ -415,6 +440,23 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
                 concurrency=options.concurrency,
             )
 
+    # What is alive now stays alive for the whole bench: keep it out of every
+    # later collection (gc.freeze), so the rounds' collections stay short.
+    gc.collect()
+    gc.freeze()
+    try:
+        return await _phases(ctx, servers, emulator, idle)
+    finally:
+        gc.unfreeze()
+
+
+async def _phases(
+    ctx: _Context,
+    servers: dict[str, ChildServer],
+    emulator: AsteriskEmulator,
+    idle: dict[str, int],
+) -> dict[str, Any]:
+    options, scenario = ctx.options, ctx.scenario
     throughput = {name: _Load() for name in servers}
     shares = _split(options.calls, options.rounds)
     ctx.progress(
@@ -426,17 +468,18 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
             acc = throughput[name]
             cpu0, gen0 = child.cpu_seconds(), time.process_time()
             before = acc.tally.completed
-            _, wall = await _load.closed_loop(
-                emulator,
-                "127.0.0.1",
-                child.port,
-                scenario,
-                calls=calls,
-                concurrency=options.concurrency,
-                tally=acc.tally,
-            )
-            acc.server_cpu += child.cpu_seconds() - cpu0
-            acc.generator_cpu += time.process_time() - gen0
+            with _generator_gc_paused():
+                _, wall = await _load.closed_loop(
+                    emulator,
+                    "127.0.0.1",
+                    child.port,
+                    scenario,
+                    calls=calls,
+                    concurrency=options.concurrency,
+                    tally=acc.tally,
+                )
+                acc.server_cpu += child.cpu_seconds() - cpu0
+                acc.generator_cpu += time.process_time() - gen0  # before the collection
             acc.wall += wall
             acc.round_rates.append((acc.tally.completed - before) / wall if wall else 0.0)
 
@@ -451,17 +494,18 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
         for name, child in servers.items():
             acc = rate[name]
             cpu0, gen0 = child.cpu_seconds(), time.process_time()
-            run = await _load.open_loop(
-                emulator,
-                "127.0.0.1",
-                child.port,
-                scenario,
-                rate=options.rate,
-                seconds=seconds,
-                tally=acc.tally,
-            )
-            acc.server_cpu += child.cpu_seconds() - cpu0
-            acc.generator_cpu += time.process_time() - gen0
+            with _generator_gc_paused():
+                run = await _load.open_loop(
+                    emulator,
+                    "127.0.0.1",
+                    child.port,
+                    scenario,
+                    rate=options.rate,
+                    seconds=seconds,
+                    tally=acc.tally,
+                )
+                acc.server_cpu += child.cpu_seconds() - cpu0
+                acc.generator_cpu += time.process_time() - gen0  # before the collection
             acc.wall += run.wall
             acc.started += run.started
             acc.start_span += run.start_span
