@@ -104,6 +104,11 @@ class Call:
     def uniqueid(self) -> str:
         return self.env.uniqueid
 
+    @property
+    def language(self) -> str:
+        """The channel's language when the call arrived (agi_language)."""
+        return self.env.language
+
     async def command(self, name: str, *args: str) -> Reply:
         """Send a raw AGI command; return its 200 reply or raise the mapped error."""
         reply = await self._channel.send_command(name, args)

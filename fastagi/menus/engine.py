@@ -101,7 +101,7 @@ class MenuEngine:
         menu, node = where if where is not None else (session.menu_name, session.node_id)
         outcome = Outcome(kind=kind, result=result, menu=menu, node=node, path=tuple(path))
         session.emit("outcome", {"kind": kind, "result": result})
-        session.log.info(
+        session.log.debug(
             "menu run ended: %s %s at %s/%s (menus %s)",
             kind,
             result,

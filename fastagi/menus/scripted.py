@@ -31,8 +31,11 @@ __all__ = ["ScriptedCall", "run_scenario"]
 class ScriptedCall:
     """A `MenuCall` that answers prompts from a list of entries and records commands."""
 
-    def __init__(self, entries: Iterable[str], *, uniqueid: str = "scripted") -> None:
+    def __init__(
+        self, entries: Iterable[str], *, uniqueid: str = "scripted", language: str = "en"
+    ) -> None:
         self._uniqueid = uniqueid
+        self.language = language
         self._entries = deque(entries)
         self._rest: deque[str] = deque()
         self.commands: list[tuple[str, ...]] = []

@@ -31,6 +31,11 @@ class MenuCall(Protocol):
     @property
     def uniqueid(self) -> str: ...
 
+    @property
+    def language(self) -> str:
+        """The channel's language when the call arrived (agi_language)."""
+        ...
+
     async def play(self, filename: str, escape_digits: str = "") -> PlayResult: ...
 
     async def get_digits(
@@ -78,7 +83,8 @@ class Session:
         self.menus = menus
         self.menu: Menu | None = None
         self.node_id = ""
-        self.language: str | None = None
+        # Known from the env block: a menu in the same language needs no SET VARIABLE.
+        self.language: str | None = call.language
         self.first_visit = True  #: whether the current node is entered for the first time
         self._events = events
         self._visited: set[tuple[str, str]] = set()

@@ -32,6 +32,7 @@ class FakeCall:
         fail: dict[str, BaseException] | None = None,
     ) -> None:
         self.uniqueid = "call-1"
+        self.language = "en"
         self.answers: deque[Answer] = deque(answers)
         self.missing = set(missing)
         self.fail = dict(fail or {})
@@ -267,8 +268,8 @@ def test_goto_another_menu_sets_its_language() -> None:
     recorder = EventRecorder()
     outcome = go(menus(spec, other), call, events=recorder)
     assert outcome.path == ("main/welcome", "ru/hi", "ru/deep", "main/one")
+    # The channel arrived in English: only the switches are sent.
     assert [c for c in call.commands if c[0] == "set_variable"] == [
-        ("set_variable", "CHANNEL(language)", "en"),
         ("set_variable", "CHANNEL(language)", "ru"),
         ("set_variable", "CHANNEL(language)", "en"),
         ("set_variable", "IVR_RESULT", "first"),
