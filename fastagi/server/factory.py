@@ -11,6 +11,7 @@ from typing import Any
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
+from twisted.internet.task import LoopingCall
 
 from fastagi.agi import AGIError, CallHangup, CommandTimeout, Environment
 from fastagi.call import DEFAULT_EXEC_ALLOWLIST, Call
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: The channel variable that tells the dialplan how the AGI ended.
 STATUS_VARIABLE = "IVRSTATUS"
+
+#: Seconds between deadline checks: a timeout fires up to this much late.
+DEADLINE_TICK = 1.0
 
 #: Over-limit connections still get a polite BUSY answer, up to this many extra.
 _REJECT_HEADROOM = 256
@@ -57,6 +61,13 @@ class FastAGIFactory(ServerFactory):
             else DEFAULT_EXEC_ALLOWLIST
         )
         self._idle: asyncio.Event | None = None
+        self._ticker = LoopingCall(self._check_deadlines)
+        self._ticker.clock = clock
+
+    def _check_deadlines(self) -> None:
+        now = self.clock.seconds()
+        for protocol in list(self.connections):
+            protocol.check_deadlines(now)
 
     # -- admission -------------------------------------------------------------
 
@@ -81,6 +92,8 @@ class FastAGIFactory(ServerFactory):
             return None
         protocol = FastAGIProtocol(self, self.clock)
         self.connections.add(protocol)
+        if not self._ticker.running:
+            self._ticker.start(DEADLINE_TICK, now=False)
         return protocol
 
     # -- call lifecycle ----------------------------------------------------------
@@ -133,6 +146,8 @@ class FastAGIFactory(ServerFactory):
 
     def call_ended(self, protocol: FastAGIProtocol) -> None:
         self.connections.discard(protocol)
+        if not self.connections and self._ticker.running:
+            self._ticker.stop()
         if self._idle is not None and not self.connections:
             self._idle.set()
 

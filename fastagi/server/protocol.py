@@ -1,8 +1,10 @@
 """One FastAGI connection: bytes in, codec events out, commands in, bytes out.
 
-The protocol owns the per-call timers (env deadline, per-command deadline,
-maximum call duration) on an injected clock, and turns every way a call can
-end - HANGUP, a 511 reply, a lost connection - into `CallHangup` for the
+The protocol keeps the per-call deadlines (env block, current command,
+maximum call duration) as times on an injected clock; the factory checks
+them all once a tick - one timer for the whole server, since a timer per
+command cost more CPU than the command itself. Every way a call can end -
+HANGUP, a 511 reply, a lost connection - becomes `CallHangup` for the
 script. It always closes the socket itself: Asterisk never does, and an open
 FastAGI socket pins one of Asterisk's channel threads.
 """
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
@@ -53,9 +55,10 @@ class FastAGIProtocol(Protocol):
         self.hung_up = False
         self.connected = False
         self._pending: asyncio.Future[Reply] | None = None
-        self._command_timer: IDelayedCall | None = None
-        self._env_timer: IDelayedCall | None = None
-        self._duration_timer: IDelayedCall | None = None
+        self._env_deadline: float | None = None
+        self._command_deadline: float | None = None
+        self._command_name = ""
+        self._call_deadline: float | None = None
         self.task: asyncio.Task[None] | None = None
 
     # -- logging -----------------------------------------------------------
@@ -71,7 +74,7 @@ class FastAGIProtocol(Protocol):
 
     def connectionMade(self) -> None:
         self.connected = True
-        self._env_timer = self.clock.callLater(self.factory.settings.env_timeout, self._env_late)
+        self._env_deadline = self.clock.seconds() + self.factory.settings.env_timeout
 
     def dataReceived(self, data: bytes) -> None:
         try:
@@ -84,9 +87,7 @@ class FastAGIProtocol(Protocol):
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.connected = False
         self.hung_up = True
-        for timer in (self._env_timer, self._command_timer, self._duration_timer):
-            if timer is not None and timer.active():
-                timer.cancel()
+        self._env_deadline = self._command_deadline = self._call_deadline = None
         self._fail_pending(CallHangup("connection to Asterisk lost"))
         self.factory.call_ended(self)
 
@@ -110,22 +111,18 @@ class FastAGIProtocol(Protocol):
 
     def _on_environment(self, env: Environment) -> None:
         self.env = env
-        if self._env_timer is not None and self._env_timer.active():
-            self._env_timer.cancel()
+        self._env_deadline = None
         if env.malformed_lines:
             self._log(
                 logging.WARNING, "env block had %d malformed line(s)", len(env.malformed_lines)
             )
-        self._duration_timer = self.clock.callLater(
-            self.factory.settings.max_call_duration, self._too_long
-        )
+        self._call_deadline = self.clock.seconds() + self.factory.settings.max_call_duration
         self.task = asyncio.ensure_future(self.factory.run_call(self, env))
 
     def _on_reply(self, reply: Reply) -> None:
         if reply.code == 100:  # GOSUB's interim "Trying...": the real reply follows
             return
-        if self._command_timer is not None and self._command_timer.active():
-            self._command_timer.cancel()
+        self._command_deadline = None
         pending, self._pending = self._pending, None
         if pending is not None and not pending.done():
             pending.set_result(reply)
@@ -139,9 +136,8 @@ class FastAGIProtocol(Protocol):
         data = self.codec.send(name, *args)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending = future
-        self._command_timer = self.clock.callLater(
-            self.factory.settings.command_timeout, self._command_late, name
-        )
+        self._command_deadline = self.clock.seconds() + self.factory.settings.command_timeout
+        self._command_name = name
         assert self.transport is not None
         self.transport.write(data)
         reply = await future
@@ -151,7 +147,19 @@ class FastAGIProtocol(Protocol):
             raise CallHangup("the caller hung up during " + name)
         return reply
 
-    # -- timers and closing ------------------------------------------------------
+    # -- deadlines and closing ---------------------------------------------------
+
+    def check_deadlines(self, now: float) -> None:
+        """Act on every deadline that has passed by `now` (called by the factory's tick)."""
+        if self._env_deadline is not None and now >= self._env_deadline:
+            self._env_deadline = None
+            self._env_late()
+        if self._command_deadline is not None and now >= self._command_deadline:
+            self._command_deadline = None
+            self._command_late(self._command_name)
+        if self._call_deadline is not None and now >= self._call_deadline:
+            self._call_deadline = None
+            self._too_long()
 
     def _env_late(self) -> None:
         self._log(
