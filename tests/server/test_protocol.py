@@ -54,6 +54,21 @@ class Harness:
         self.protocol.connectionLost()
 
 
+def noting_errors(command: Callable[[Call], Awaitable[object]]) -> tuple[Script, list[str]]:
+    """A script that runs one command and notes the name of the error it raised."""
+    raised: list[str] = []
+
+    async def script(call: Call) -> str:
+        try:
+            await command(call)
+        except Exception as exc:
+            raised.append(type(exc).__name__)
+            raise
+        return CallStatus.SUCCESS
+
+    return script, raised
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -99,15 +114,7 @@ def test_commands_replies_and_status_variable() -> None:
 
 
 def test_hangup_line_turns_pending_command_into_call_hangup() -> None:
-    outcome: list[str] = []
-
-    async def script(call: Call) -> str:
-        try:
-            await call.play("ivr/long-prompt", "12")
-        except Exception as exc:
-            outcome.append(type(exc).__name__)
-            raise
-        return CallStatus.SUCCESS
+    script, outcome = noting_errors(lambda call: call.play("ivr/long-prompt", "12"))
 
     async def scenario() -> None:
         h = Harness(script)
@@ -125,15 +132,7 @@ def test_hangup_line_turns_pending_command_into_call_hangup() -> None:
 
 
 def test_connection_lost_mid_command() -> None:
-    outcome: list[str] = []
-
-    async def script(call: Call) -> str:
-        try:
-            await call.wait_for_digit(5000)
-        except Exception as exc:
-            outcome.append(type(exc).__name__)
-            raise
-        return CallStatus.SUCCESS
+    script, outcome = noting_errors(lambda call: call.wait_for_digit(5000))
 
     async def scenario() -> None:
         h = Harness(script)
@@ -149,15 +148,7 @@ def test_connection_lost_mid_command() -> None:
 
 
 def test_command_timeout_closes_the_call() -> None:
-    outcome: list[str] = []
-
-    async def script(call: Call) -> str:
-        try:
-            await call.wait_for_digit(1000)
-        except Exception as exc:
-            outcome.append(type(exc).__name__)
-            raise
-        return CallStatus.SUCCESS
+    script, outcome = noting_errors(lambda call: call.wait_for_digit(1000))
 
     async def scenario() -> None:
         h = Harness(script, command_timeout=3.0)
