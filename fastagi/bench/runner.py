@@ -88,7 +88,7 @@ class BenchOptions:
     hold: int = 2000
     peers: tuple[str, ...] = PEERS
     menu: str = "main"
-    caller_input: str = "3#"
+    caller_input: str = "2,1"
     callerid: str = "+79161234567"
     menus_dir: Path | None = None
     warmup: int = 200
