@@ -277,3 +277,27 @@ def test_max_call_duration_cuts_a_stuck_call() -> None:
         assert h.transport.disconnecting
 
     run(scenario())
+
+
+def test_gosub_waits_past_the_interim_trying_reply() -> None:
+    got: list[str] = []
+
+    async def script(call: Call) -> str:
+        reply = await call.gosub("ivr-queue", "s", "1", "support")
+        got.append(reply.extra)
+        return CallStatus.SUCCESS
+
+    async def scenario() -> None:
+        h = Harness(script)
+        h.feed(ENV)
+        await settle()
+        assert h.sent() == ['GOSUB "ivr-queue" "s" "1" "support"']
+        h.feed(b"100 result=0 Trying...\n")
+        await settle()
+        assert got == [] and h.sent() == [], "100 is not the reply"
+        h.feed(b"200 result=0 Gosub complete\n")
+        await settle()
+        assert got == ["Gosub complete"]
+        assert h.sent() == [f'SET VARIABLE "{STATUS_VARIABLE}" "SUCCESS"']
+
+    run(scenario())
