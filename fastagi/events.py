@@ -16,7 +16,7 @@ from typing import Protocol
 __all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallEvent:
     """One fact about a call.
 

@@ -19,6 +19,7 @@ from fastagi.server.control import ControlFactory, control_socket_path
 from fastagi.server.factory import FastAGIFactory
 from fastagi.server.menu_route import MenuRoute
 from fastagi.server.router import Router
+from fastagi.server.transport import EagerPort
 
 __all__ = ["RunningServer", "start_server"]
 
@@ -95,7 +96,8 @@ def start_server(
     router = Router()
     router.add(MenuRoute(registry, sink))
     factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
-    port = reactor.listenTCP(settings.port, factory, interface=settings.host, backlog=1024)
+    port = EagerPort(settings.port, factory, backlog=1024, interface=settings.host, reactor=reactor)
+    port.startListening()
     server = RunningServer(settings, factory, registry, port)
     if control:
         server.control_port = _listen_control(server)
