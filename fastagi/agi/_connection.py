@@ -9,6 +9,7 @@ change goes through the one table `_TRANSITIONS` below.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from types import MappingProxyType
 
 from fastagi.agi._command import MAX_COMMAND_BYTES, format_command
@@ -94,6 +95,9 @@ class AGIConnection:
         self._error = ""
         self._buffer = bytearray()
         self._scanned = 0  # bytes at the start of _buffer known to hold no "\n"
+        # Complete lines cut from _buffer in one go (an env block arrives as
+        # one chunk of ~25 lines), handed out one at a time by _next_line.
+        self._lines: deque[bytes] = deque()
         self._tail = 0  # length of the incomplete line at the end of _buffer
         self._overflow = False  # an incomplete line grew past max_line_length
         self._eof = False
@@ -193,6 +197,7 @@ class AGIConnection:
 
     def _discard(self) -> None:
         self._buffer.clear()
+        self._lines.clear()
         self._scanned = self._tail = 0
         self._env.clear()
         self._env_malformed.clear()
@@ -200,13 +205,15 @@ class AGIConnection:
         self._usage_first = None
 
     def _next_line(self) -> str | None:
-        end = self._buffer.find(b"\n", self._scanned)
-        if end < 0:
-            self._scanned = len(self._buffer)
-            return None
-        raw = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
-        self._scanned = 0
+        if not self._lines:
+            end = self._buffer.rfind(b"\n", self._scanned)
+            if end < 0:
+                self._scanned = len(self._buffer)
+                return None
+            self._lines.extend(bytes(self._buffer[:end]).split(b"\n"))
+            del self._buffer[: end + 1]
+            self._scanned = 0
+        raw = self._lines.popleft()
         if len(raw) > self._max_line_length:
             raise ProtocolError(f"line longer than {self._max_line_length} bytes from Asterisk")
         if raw.endswith(b"\r"):
