@@ -22,7 +22,7 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_validate_passes_on_the_demo() -> None:
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
-    assert "2 menu(s) valid" in result.output
+    assert "5 menu(s) valid" in result.output
 
 
 def test_validate_fails_with_file_and_line(tmp_path: Path) -> None:

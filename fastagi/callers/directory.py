@@ -1,0 +1,433 @@
+"""The caller directory: who is calling, what we know of them, their tickets and history.
+
+All data lives in Redis under one prefix (keys in `fastagi.callers.keys`,
+documented in docs/redis.md). Numbers are normalised to E.164 first; a
+withheld or unparseable caller ID never touches Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import replace
+
+from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_utc, redis_mapping
+from fastagi.callers.fields import clean_fields
+from fastagi.callers.keys import DEFAULT_PREFIX, Keys, check_ticket_id
+from fastagi.callers.phone import InvalidNumber, check_region, is_anonymous, normalize
+from fastagi.callers.profile import CallerProfile
+from fastagi.callers.tickets import (
+    Ticket,
+    TicketConflict,
+    changed_ticket,
+    new_ticket,
+    read_tickets,
+    save_ticket,
+    ticket_ids,
+)
+
+__all__ = [
+    "CALLS_RETENTION_DAYS",
+    "DEFAULT_BUDGET",
+    "HISTORY_MAXLEN",
+    "CallerDirectory",
+]
+
+log = logging.getLogger(__name__)
+
+#: Calls older than this are trimmed from `caller:<e164>:calls`; the longest window.
+CALLS_RETENTION_DAYS = 400
+#: About this many entries are kept in a caller's history stream (XADD MAXLEN ~).
+HISTORY_MAXLEN = 1000
+#: Seconds a `lookup` may take before the caller gets the default menu.
+DEFAULT_BUDGET = 0.2
+
+_DAY = 86400.0
+_RECORDED = 7  # commands in identify's pipeline before the window counts
+_UNIQUEID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_HISTORY_FIELD = re.compile(r"[a-z0-9_]{1,40}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HISTORY_VALUE_LIMIT = 1000
+
+
+def _windows(windows: Iterable[int]) -> tuple[int, ...]:
+    days = tuple(sorted(set(windows)))
+    for day in days:
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 < day <= CALLS_RETENTION_DAYS:
+            raise ValueError(
+                f"a call-count window is a whole number of days from 1 to "
+                f"{CALLS_RETENTION_DAYS}, not {day!r}"
+            )
+    return days
+
+
+def _history_entry(entry: Mapping[str, str], now: float) -> dict[str, str]:
+    """`entry` made safe to store: valid field names, short single-line values, a `when`."""
+    clean: dict[str, str] = {}
+    for name, value in entry.items():
+        if not isinstance(name, str) or not _HISTORY_FIELD.fullmatch(name) or name == "id":
+            continue
+        text = _CONTROL.sub(" ", str(value))[:_HISTORY_VALUE_LIMIT]
+        clean[name] = text
+    clean.setdefault("when", iso_utc(now))
+    return clean
+
+
+class CallerDirectory:
+    """Caller profiles, tickets and call history in Redis.
+
+    `redis` is a redis.asyncio client (see `fastagi.storage.open_async_client`);
+    `prefix` starts every key; `region` reads national numbers; `clock` gives
+    Unix time (inject one in tests); `budget` bounds a `lookup` in seconds.
+    Numbers given to any method may be in any written form; they are
+    normalised (InvalidNumber is a ValueError) before they reach a key.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        region: str = "RU",
+        clock: Callable[[], float] = time.time,
+        budget: float = DEFAULT_BUDGET,
+    ) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.region = check_region(region)
+        self.clock = clock
+        self.budget = budget
+        #: History entries that could not be written (after one retry).
+        self.history_write_failures = 0
+        #: Lookups that fell back to a stand-in profile (Redis down, slow or odd).
+        self.degraded_lookups = 0
+        self._lookup_log = LogThrottle()
+        self._history_log = LogThrottle()
+
+    # -- numbers -----------------------------------------------------------
+
+    def normalize(self, number: str) -> str:
+        """`number` in E.164 (raises InvalidNumber)."""
+        return normalize(number, self.region)
+
+    def caller_number(self, raw_callerid: str) -> str | None:
+        """The E.164 number of a caller ID, or None when withheld or not a number (logged)."""
+        if is_anonymous(raw_callerid):
+            return None
+        try:
+            return normalize(raw_callerid, self.region)
+        except InvalidNumber as exc:
+            log.info("caller ID served as anonymous: %s", exc)
+            return None
+
+    # -- the incoming call -------------------------------------------------
+
+    async def identify(
+        self, raw_callerid: str, *, windows: Iterable[int] = (), uniqueid: str = ""
+    ) -> CallerProfile:
+        """Find or create the caller's profile and record this call, in one round trip.
+
+        Returns the profile with this call counted (`call_count`, `last_call`,
+        `first_call` on a first call), `is_new` True when the number was not
+        in the directory, and `calls_in_last[d]` the calls in the last d days
+        for each of `windows` (1..400), this one included. A withheld or
+        unparseable caller ID gives `CallerProfile.anonymous_caller()` without
+        any Redis access. Raises redis errors (see `lookup` for the variant
+        that never raises) and ValueError for a bad window.
+        """
+        days = _windows(windows)
+        number = self.caller_number(raw_callerid)
+        if number is None:
+            return CallerProfile.anonymous_caller()
+        return await self._identify(number, days, uniqueid)
+
+    async def lookup(
+        self, raw_callerid: str, *, windows: Iterable[int] = (), uniqueid: str = ""
+    ) -> CallerProfile:
+        """`identify` within the latency budget; never raises for Redis trouble.
+
+        If Redis is down, slower than `budget` or answers something odd, the
+        result is `CallerProfile.unavailable(number)` (`degraded` True: the
+        caller gets the default menu), the failure is logged and counted in
+        `degraded_lookups`. The client reconnects by itself on a later call.
+        """
+        days = _windows(windows)
+        number = self.caller_number(raw_callerid)
+        if number is None:
+            return CallerProfile.anonymous_caller()
+        try:
+            async with asyncio.timeout(self.budget):
+                return await self._identify(number, days, uniqueid)
+        except (RedisError, OSError, TimeoutError, ValueError) as exc:
+            self.degraded_lookups += 1
+            held = self._lookup_log.allow()
+            if held is not None:
+                reason = (
+                    f"no answer within {self.budget:g} s"
+                    if isinstance(exc, TimeoutError)
+                    else f"{type(exc).__name__}: {str(exc)[:200]}"
+                )
+                log.warning(
+                    "caller lookup for %s degraded (default menu): %s%s",
+                    number,
+                    reason,
+                    f" ({held} more since the last report)" if held else "",
+                )
+            return CallerProfile.unavailable(number)
+
+    async def _identify(self, number: str, days: tuple[int, ...], uniqueid: str) -> CallerProfile:
+        now = self.clock()
+        when = iso_utc(now)
+        profile_key, calls_key = self.keys.caller(number), self.keys.calls(number)
+        tag = _UNIQUEID_UNSAFE.sub("", uniqueid)[:64] or secrets.token_hex(4)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(profile_key)
+            pipe.hsetnx(profile_key, "first_call", when)
+            pipe.hset(profile_key, "last_call", when)
+            pipe.hincrby(profile_key, "call_count", 1)
+            pipe.zadd(calls_key, {f"{now:.6f}:{tag}": now})
+            pipe.zremrangebyscore(calls_key, "-inf", f"({now - CALLS_RETENTION_DAYS * _DAY}")
+            pipe.expire(calls_key, int(CALLS_RETENTION_DAYS * _DAY))
+            # _RECORDED replies so far; the window counts follow.
+            for day in days:
+                pipe.zcount(calls_key, now - day * _DAY, "+inf")
+            replies = await pipe.execute(raise_on_error=False)
+        if isinstance(replies[0], Exception):
+            raise replies[0]
+        before = as_fields(replies[0])
+        failed = [reply for reply in replies[1:] if isinstance(reply, Exception)]
+        if failed:
+            # The profile was read; serve it even if its counters are damaged.
+            log.warning("recording a call of %s failed in part: %.200s", number, failed[0])
+        fields = dict(before)
+        first_call_set = replies[1] == 1
+        if first_call_set:
+            fields["first_call"] = when
+        fields["last_call"] = when
+        count = replies[3]
+        if isinstance(count, int):
+            fields["call_count"] = str(count)
+        counts = {
+            day: reply if isinstance(reply, int) else 0
+            for day, reply in zip(days, replies[_RECORDED:], strict=True)
+        }
+        return CallerProfile(
+            number=number,
+            fields=fields,
+            is_new=not before and first_call_set,
+            calls_in_last=counts,
+        )
+
+    # -- profiles ----------------------------------------------------------
+
+    async def get(self, number: str, *, windows: Iterable[int] = ()) -> CallerProfile | None:
+        """The stored profile (no call recorded), or None if the number is unknown.
+
+        `calls_in_last` is filled for `windows` as `identify` would, without
+        this call. Raises InvalidNumber for a bad number.
+        """
+        days = _windows(windows)
+        e164 = self.normalize(number)
+        now = self.clock()
+        calls_key = self.keys.calls(e164)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.caller(e164))
+            for day in days:
+                pipe.zcount(calls_key, now - day * _DAY, "+inf")
+            replies = await pipe.execute()
+        fields = as_fields(replies[0])
+        if not fields:
+            return None
+        counts = {day: int(reply) for day, reply in zip(days, replies[1:], strict=True)}
+        return CallerProfile(number=e164, fields=fields, calls_in_last=counts)
+
+    async def upsert(self, number: str, fields: Mapping[str, str]) -> None:
+        """Create or update a profile with `fields` (validated; "" deletes a field).
+
+        Raises InvalidNumber or InvalidField (both ValueError) and writes
+        nothing when any field is invalid.
+        """
+        e164 = self.normalize(number)
+        to_set, to_delete = clean_fields(fields)
+        await self.write_profiles([(e164, to_set, to_delete)])
+
+    async def set_fields(self, number: str, **fields: str) -> None:
+        """`upsert(number, fields)` with the fields as keyword arguments."""
+        await self.upsert(number, fields)
+
+    async def write_profiles(
+        self, rows: Iterable[tuple[str, Mapping[str, str], Iterable[str]]]
+    ) -> None:
+        """Write already validated rows (E.164, fields to set, fields to delete) in one batch.
+
+        For importers: the batch is applied atomically (one MULTI/EXEC). A
+        number not yet in the directory becomes a contact that has not called
+        (`call_count` 0), even with no fields. Use `upsert` unless the rows
+        went through `clean_fields`.
+        """
+        async with self.redis.pipeline(transaction=True) as pipe:
+            queued = False
+            for e164, to_set, to_delete in rows:
+                key = self.keys.caller(e164)
+                pipe.hsetnx(key, "call_count", "0")
+                queued = True
+                if to_set:
+                    pipe.hset(key, mapping=redis_mapping(to_set))
+                deleted = list(to_delete)
+                if deleted:
+                    pipe.hdel(key, *deleted)
+            if queued:
+                await pipe.execute()
+
+    async def numbers(self, *, count: int = 1000) -> AsyncIterator[str]:
+        """Every number with a profile (SCAN under the prefix; order not defined)."""
+        async for key in self.redis.scan_iter(match=self.keys.caller_pattern(), count=count):
+            number = self.keys.number_of(as_text(key))
+            if number is not None:
+                yield number
+
+    async def profiles(self, numbers: Iterable[str]) -> list[CallerProfile]:
+        """The stored profiles of these E.164 numbers in one round trip (unknown ones left out)."""
+        wanted = list(numbers)
+        if not wanted:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for e164 in wanted:
+                pipe.hgetall(self.keys.caller(e164))
+            replies = await pipe.execute()
+        found = ((e164, as_fields(reply)) for e164, reply in zip(wanted, replies, strict=True))
+        return [CallerProfile(number=e164, fields=fields) for e164, fields in found if fields]
+
+    # -- tickets -----------------------------------------------------------
+
+    async def open_ticket(self, number: str, subject: str, *, agent: str = "") -> Ticket:
+        """Open a ticket for the caller; their profile counts it and names it latest.
+
+        Raises InvalidNumber, ValueError (empty or bad subject, bad agent).
+        """
+        e164 = self.normalize(number)
+        now = self.clock()
+        draft = new_ticket(1, e164, subject, agent, now)  # validate before taking an id
+        ticket_id = int(await self.redis.incr(self.keys.ticket_seq()))
+        ticket = replace(draft, id=ticket_id)
+
+        def create(current: Ticket | None) -> Ticket:
+            if current is not None:  # never overwrite a ticket
+                raise TicketConflict(
+                    f"ticket {ticket_id} already exists: {self.keys.ticket_seq()} is behind "
+                    "the stored tickets; set it to the highest ticket id"
+                )
+            return ticket
+
+        return await save_ticket(self.redis, self.keys, ticket_id, create, now)
+
+    async def update_ticket(
+        self,
+        ticket_id: int | str,
+        *,
+        status: str | None = None,
+        agent: str | None = None,
+        note: str | None = None,
+    ) -> Ticket:
+        """Change a ticket's status, agent and/or note; the caller's profile follows.
+
+        Raises TicketNotFound, ValueError for a bad status, agent or note.
+        """
+        tid = check_ticket_id(ticket_id)
+        now = self.clock()
+        return await save_ticket(
+            self.redis,
+            self.keys,
+            tid,
+            lambda current: changed_ticket(
+                current, tid, now, status=status, agent=agent, note=note
+            ),
+            now,
+        )
+
+    async def ticket(self, ticket_id: int | str) -> Ticket | None:
+        found = await read_tickets(self.redis, self.keys, [check_ticket_id(ticket_id)])
+        return found[0] if found else None
+
+    async def latest_open_ticket(self, number: str) -> Ticket | None:
+        """The caller's most recently updated open ticket, or None."""
+        e164 = self.normalize(number)
+        latest = await self.redis.hget(self.keys.caller(e164), "latest_ticket")
+        if latest is not None:
+            try:
+                ticket = await self.ticket(as_text(latest))
+            except ValueError:
+                ticket = None
+            if ticket is not None and ticket.is_open and ticket.caller == e164:
+                return ticket
+        found = await self.tickets(e164, open_only=True, limit=1)
+        return found[0] if found else None
+
+    async def tickets(
+        self, number: str, *, open_only: bool = False, limit: int = 10
+    ) -> list[Ticket]:
+        """The caller's tickets, most recently updated first (at most `limit`)."""
+        e164 = self.normalize(number)
+        if limit <= 0:
+            return []
+        stop = -1 if open_only else limit - 1
+        reply = await self.redis.zrevrange(self.keys.caller_tickets(e164), 0, stop, withscores=True)
+        found = await read_tickets(self.redis, self.keys, [tid for tid, _ in ticket_ids(reply)])
+        mine = [t for t in found if t.caller == e164 and (t.is_open or not open_only)]
+        return mine[:limit]
+
+    # -- history -----------------------------------------------------------
+
+    async def record_call(self, number: str, entry: Mapping[str, str]) -> bool:
+        """Append a call to the caller's history; True if written.
+
+        `entry` holds when, uniqueid, menu, path, digits, outcome, segment,
+        degraded (any `[a-z0-9_]` names; values are cut to one line of 1000
+        characters; `when` defaults to now). A connection error or timeout is
+        retried once. Never raises: a failed write is logged, counted in
+        `history_write_failures` and returns False. A withheld or invalid
+        number returns False (nothing to record, not a failure).
+        """
+        number_e164 = self.caller_number(number)
+        if number_e164 is None:
+            return False
+        key = self.keys.history(number_e164)
+        fields = redis_mapping(_history_entry(entry, self.clock()))
+        error: Exception | None = None
+        for _attempt in range(2):
+            try:
+                await self.redis.xadd(key, fields, maxlen=HISTORY_MAXLEN, approximate=True)
+                return True
+            except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
+                error = exc  # the connection is re-made on the retry
+            except Exception as exc:  # never into the call: count it instead
+                error = exc
+                break
+        self.history_write_failures += 1
+        held = self._history_log.allow()
+        if held is not None:
+            log.warning(
+                "history of %s not written: %s: %.200s%s",
+                number_e164,
+                type(error).__name__,
+                error,
+                f" ({held} more since the last report)" if held else "",
+            )
+        return False
+
+    async def history(self, number: str, limit: int = 10) -> list[dict[str, str]]:
+        """The caller's last `limit` history entries, newest first; each has its stream `id`."""
+        e164 = self.normalize(number)
+        if limit <= 0:
+            return []
+        reply = await self.redis.xrevrange(self.keys.history(e164), count=limit)
+        return [{**as_fields(values), "id": as_text(entry_id)} for entry_id, values in reply or ()]
