@@ -252,10 +252,12 @@ def schema(output_dir: Path | None) -> None:
         click.echo(str(path))
 
 
-def _register_bench() -> None:
+def _register_subcommands() -> None:
     from fastagi.bench.cli import bench_command
+    from fastagi.cli_callers import callers
 
     main.add_command(bench_command, name="bench")
+    main.add_command(callers, name="callers")
 
 
-_register_bench()
+_register_subcommands()

@@ -50,6 +50,10 @@ class ServerSettings(BaseModel):
     menus_dir: Path = Path("ivr_menus")
     state_dir: Path = Field(default_factory=default_state_dir)
     redis_url: str | None = None
+    redis_prefix: str = Field("ivr:", pattern=r"^[A-Za-z0-9_.:-]{0,32}$")
+    default_region: str = Field("RU", pattern=r"^[A-Z]{2}$")
+    lookup_budget: float = Field(0.2, gt=0, le=5)
+    segments_file: Path = Path("config/segments.yaml")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -72,6 +76,9 @@ _ENV_OVERRIDES = {
     "IVR_LOG_FORMAT": "log_format",
     "IVR_LOG_LEVEL": "log_level",
     "REDIS_URL": "redis_url",
+    "IVR_REDIS_PREFIX": "redis_prefix",
+    "IVR_DEFAULT_REGION": "default_region",
+    "IVR_SEGMENTS_FILE": "segments_file",
 }
 
 
