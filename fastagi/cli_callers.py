@@ -175,7 +175,8 @@ def show_command(config: Path | None, number: str) -> None:
     click.echo(f"open tickets: {len(tickets)}")
     for ticket in tickets:
         agent = f", agent {ticket.agent}" if ticket.agent else ""
-        click.echo(f"  #{ticket.id} [{ticket.status}] {ticket.subject}{agent} (updated {ticket.updated})")
+        updated = f"(updated {ticket.updated})"
+        click.echo(f"  #{ticket.id} [{ticket.status}] {ticket.subject}{agent} {updated}")
     click.echo(f"last calls: {len(history)}")
     for entry in history:
         fields = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in ("id", "when"))
