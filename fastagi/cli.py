@@ -12,7 +12,7 @@ import click
 from fastagi.config import ConfigError, ServerSettings, load_settings
 
 if TYPE_CHECKING:
-    from fastagi.menus import MenuSet, Scenario
+    from fastagi.menus import MenuSet, Problem, Scenario
 
 __all__ = ["main"]
 
@@ -109,11 +109,28 @@ def _load_menus(paths: tuple[Path, ...], settings: ServerSettings) -> MenuSet:
         sys.exit(2)
 
 
+def _segment_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
+    """Problems of the segment rules file, and segments naming menus that do not exist."""
+    from fastagi.callers.segments import SegmentRules, check_segment_menus
+    from fastagi.menus import MenuError
+
+    if not settings.segments_file.exists():
+        return []
+    try:
+        rules = SegmentRules.load(settings.segments_file)
+    except MenuError as exc:
+        return list(exc.problems)
+    return list(rules.warnings) + check_segment_menus(rules, menus)
+
+
 @main.command()
 @config_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
-    """Check menu files (default: the menus directory): schema, references and flow.
+    """Check menu files (default: the menus directory) and the segment rules.
+
+    Menus: schema, references and flow lint. Segments (settings' segments_file):
+    the rule language, and that every menu a segment names exists.
 
     Prints every problem as file:line:column; exits 2 when there are errors.
     """
@@ -121,7 +138,7 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
 
     settings = _settings(config)
     menus = _load_menus(paths, settings)
-    problems = lint_menus(menus)
+    problems = lint_menus(menus) + _segment_problems(settings, menus)
     for problem in problems:
         click.echo(str(problem), err=True)
     errors = sum(1 for p in problems if p.severity == "error")

@@ -88,3 +88,26 @@ def test_schema_command_writes_the_editor_schemas(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     schema = json.loads((tmp_path / "menu.schema.json").read_text())
     assert schema["$schema"].startswith("https://json-schema.org/")
+
+
+def test_validate_reports_a_control_character_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "main.yaml"
+    bad.write_bytes(b"menu: main\nstart: a\x01\nnodes: {}\n")
+    result = CliRunner().invoke(main, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:2:" in result.output
+
+
+def test_validate_checks_that_segment_menus_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tmp_path / "segments.yaml"
+    rules.write_text(
+        "segments:\n  - name: vip\n    when: {has_tag: vip}\n    menu: vipp\n"
+        "  - name: regular\n    when: {always: true}\n"
+    )
+    monkeypatch.setenv("IVR_SEGMENTS_FILE", str(rules))
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 2
+    assert f"{rules}:4:" in result.output
+    assert "vipp" in result.output and "did you mean 'vip'" in result.output

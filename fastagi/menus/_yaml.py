@@ -294,7 +294,12 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
                 )
             ]
         ) from None
-    loader = _LimitedLoader(text)
+    try:
+        # The reader checks characters as the loader is built: a control
+        # character raises here, and must become a file:line problem too.
+        loader = _LimitedLoader(text)
+    except yaml.YAMLError as exc:
+        raise MenuError([_syntax_problem(file, exc, text)]) from None
     try:
         root = loader.get_single_node()
         if root is None:
