@@ -112,7 +112,8 @@ class Call:
     async def command(self, name: str, *args: str) -> Reply:
         """Send a raw AGI command; return its 200 reply or raise the mapped error."""
         reply = await self._channel.send_command(name, args)
-        raise_for_reply(reply)
+        if reply.code != 200:  # saves a call on every command that succeeds
+            raise_for_reply(reply)
         return reply
 
     async def answer(self) -> None:

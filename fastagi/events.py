@@ -10,27 +10,54 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 __all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink"]
 
 
-@dataclass(frozen=True, slots=True)
-class CallEvent:
+class _CallEventFields(NamedTuple):
+    uniqueid: str
+    kind: str
+    menu: str
+    node: str
+    data: Mapping[str, str]
+    at: float
+
+
+class CallEvent(_CallEventFields):
     """One fact about a call.
 
     `kind` is one of: call_start, node (a node was entered), prompt, digits,
     invalid, timeout, variable, outcome, call_end. `data` holds the
     kind-specific fields as strings, so the event can go to a Redis stream as is.
+    `at` defaults to now (time.time()).
+
+    A named tuple, so immutable: a call emits a dozen of these, and a frozen
+    dataclass spent ~1 us on each one's __init__, three times this.
     """
 
-    uniqueid: str
-    kind: str
-    menu: str = ""
-    node: str = ""
-    data: Mapping[str, str] = field(default_factory=dict)
-    at: float = field(default_factory=time.time)
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        uniqueid: str,
+        kind: str,
+        menu: str = "",
+        node: str = "",
+        data: Mapping[str, str] | None = None,
+        at: float | None = None,
+    ) -> CallEvent:
+        return tuple.__new__(
+            cls,
+            (
+                uniqueid,
+                kind,
+                menu,
+                node,
+                {} if data is None else data,
+                time.time() if at is None else at,
+            ),
+        )
 
 
 class EventSink(Protocol):

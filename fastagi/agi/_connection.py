@@ -9,6 +9,7 @@ change goes through the one table `_TRANSITIONS` below.
 from __future__ import annotations
 
 import enum
+import re
 from collections import deque
 from types import MappingProxyType
 
@@ -30,6 +31,10 @@ class State(enum.Enum):
     CLOSED = "CLOSED"  # Asterisk closed the connection (terminal)
     ERROR = "ERROR"  # Asterisk sent something that is not AGI (terminal)
 
+    # Members are singletons compared by identity: hash them by identity too.
+    # Enum's own __hash__ is a Python function, called twice per table lookup.
+    __hash__ = object.__hash__
+
 
 class _Input(enum.Enum):
     ENV_END = "blank line ending the environment block"
@@ -38,6 +43,20 @@ class _Input(enum.Enum):
     FINAL_REPLY = "reply"
     HANGUP = "HANGUP line"
     EOF = "end of stream"
+
+    __hash__ = object.__hash__  # as State's
+
+
+# Reading `State.X` goes through Enum's descriptor machinery (~60 ns a time):
+# the per-line paths use these module-level names instead.
+_READING_ENV = State.READING_ENV
+_IDLE = State.IDLE
+_AWAITING_REPLY = State.AWAITING_REPLY
+_CLOSED = State.CLOSED
+_ERROR = State.ERROR
+_SEND = _Input.SEND
+_INTERIM_REPLY = _Input.INTERIM_REPLY
+_FINAL_REPLY = _Input.FINAL_REPLY
 
 
 # The whole state machine. A pair missing from the table is illegal: SEND
@@ -65,6 +84,11 @@ _SEND_REFUSED = {
     State.CLOSED: "the connection is closed",
     State.ERROR: "the connection failed with a protocol error",
 }
+
+# A plain env line, as `parse_env_line` accepts it: `agi_<name>:` then nothing
+# or " <value>". Run over a whole block (MULTILINE): a match never crosses a
+# "\n", so each line yields at most one match.
+_ENV_LINE = re.compile(r"^agi_([A-Za-z0-9_]+):(?: ([^\n]*))?$", re.MULTILINE)
 
 
 class AGIConnection:
@@ -95,8 +119,8 @@ class AGIConnection:
         self._error = ""
         self._buffer = bytearray()
         self._scanned = 0  # bytes at the start of _buffer known to hold no "\n"
-        # Complete lines cut from _buffer in one go (an env block arrives as
-        # one chunk of ~25 lines), handed out one at a time by _next_line.
+        # Complete lines cut from _buffer in one go, handed out one at a time
+        # by next_event (a reply may come with a HANGUP line in one chunk).
         self._lines: deque[bytes] = deque()
         self._tail = 0  # length of the incomplete line at the end of _buffer
         self._overflow = False  # an incomplete line grew past max_line_length
@@ -118,7 +142,7 @@ class AGIConnection:
 
     def receive_data(self, data: bytes) -> None:
         """Buffer bytes read from Asterisk; b"" means end of stream."""
-        if self._eof or self._overflow or self._state in (State.CLOSED, State.ERROR):
+        if self._eof or self._overflow or self._state is _CLOSED or self._state is _ERROR:
             return
         if not data:
             self._eof = True
@@ -140,24 +164,43 @@ class AGIConnection:
         `Closed` (for ever) after end of stream. Raises `ProtocolError` (for
         ever) once Asterisk has sent something that is not AGI.
         """
-        if self._state is State.ERROR:
+        if self._state is _ERROR:
             raise ProtocolError(self._error)
-        if self._state is State.CLOSED:
+        if self._state is _CLOSED:
             return Closed()
+        lines = self._lines
+        if not lines and not self._buffer and not (self._eof or self._overflow):
+            return NEED_DATA  # nothing buffered: the answer to every other call
         try:
             while True:
-                line = self._next_line()
-                if line is None:
-                    if self._overflow:
-                        raise ProtocolError(
-                            f"line longer than {self._max_line_length} bytes from Asterisk"
-                        )
-                    if self._eof:
-                        self._transition(_Input.EOF)
-                        self._discard()
-                        return Closed()
-                    return NEED_DATA
-                event = self._handle_line(line)
+                if not lines:
+                    chunk = self._cut_lines()
+                    if chunk is None:
+                        if self._overflow:
+                            raise ProtocolError(
+                                f"line longer than {self._max_line_length} bytes from Asterisk"
+                            )
+                        if self._eof:
+                            self._transition(_Input.EOF)
+                            self._discard()
+                            return Closed()
+                        return NEED_DATA
+                    if self._state is _READING_ENV:
+                        env, rest = self._env_block(chunk)
+                        if rest is not None:
+                            lines.extend(rest.split(b"\n"))
+                        if env is not None:
+                            return env
+                        continue
+                    lines.extend(chunk.split(b"\n"))
+                raw = lines.popleft()
+                if len(raw) > self._max_line_length:
+                    raise ProtocolError(
+                        f"line longer than {self._max_line_length} bytes from Asterisk"
+                    )
+                if raw.endswith(b"\r"):
+                    raw = raw[:-1]
+                event = self._handle_line(raw.decode("utf-8", errors="replace"))
                 if event is not None:
                     return event
         except ProtocolError as exc:
@@ -173,7 +216,7 @@ class AGIConnection:
         `LocalProtocolError` otherwise, and whatever `format_command` raises
         for a bad command (the state is then unchanged).
         """
-        new = self._next_state(_Input.SEND, name)
+        new = self._next_state(_SEND, name)
         data = format_command(name, *args, max_bytes=self._max_command_bytes)
         self._state = new
         return data
@@ -185,7 +228,7 @@ class AGIConnection:
         new = _TRANSITIONS.get((self._state, what))
         if new is not None:
             return new
-        if what is _Input.SEND:
+        if what is _SEND:
             reason = _SEND_REFUSED.get(self._state, f"illegal in state {self._state.name}")
             raise LocalProtocolError(f"cannot send {subject}: {reason}")
         raise ProtocolError(
@@ -204,49 +247,90 @@ class AGIConnection:
         self._usage_lines.clear()
         self._usage_first = None
 
-    def _next_line(self) -> str | None:
-        if not self._lines:
-            end = self._buffer.rfind(b"\n", self._scanned)
-            if end < 0:
-                self._scanned = len(self._buffer)
-                return None
-            self._lines.extend(bytes(self._buffer[:end]).split(b"\n"))
-            del self._buffer[: end + 1]
-            self._scanned = 0
-        raw = self._lines.popleft()
-        if len(raw) > self._max_line_length:
-            raise ProtocolError(f"line longer than {self._max_line_length} bytes from Asterisk")
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        return raw.decode("utf-8", errors="replace")
+    def _cut_lines(self) -> bytes | None:
+        """Take every complete line out of the buffer, as one chunk without its last "\\n".
+
+        None when the buffer holds no complete line.
+        """
+        buffer = self._buffer
+        end = buffer.rfind(b"\n", self._scanned)
+        if end < 0:
+            self._scanned = len(buffer)
+            return None
+        chunk = bytes(buffer[:end])
+        del buffer[: end + 1]
+        self._scanned = 0
+        return chunk
+
+    def _env_block(self, chunk: bytes) -> tuple[Environment | None, bytes | None]:
+        """Parse the env lines at the start of `chunk` in one go; the fast path.
+
+        The env block (~25 lines) arrives as one chunk; line by line it was
+        about a tenth of the server's CPU per call. Here it takes one decode
+        and one regex pass, when every line up to the blank one (or to the end
+        of `chunk`) is a plain `agi_name: value` line, new, without "\\r", and no
+        limit is near. Anything else goes line by line, which handles every
+        case: this path then returns `(None, chunk)`. Otherwise returns the
+        Environment (None if the block goes on in later data) and the lines
+        after the blank one (None if there are none).
+        """
+        end = chunk.find(b"\n\n")  # the line before the blank one ends at `end`
+        if end < 0 and chunk.endswith(b"\n"):
+            end = len(chunk) - 1  # the blank line is the last one
+        part = chunk if end < 0 else chunk[:end]
+        count = part.count(b"\n") + 1
+        if (
+            len(part) > self._max_line_length  # so no line of it can be too long
+            or self._env_lines + count > self._max_env_lines
+            or b"\r" in part
+        ):
+            return None, chunk
+        found = _ENV_LINE.findall(part.decode("utf-8", errors="replace"))
+        variables = dict(found)
+        if (
+            len(found) != count  # a line is malformed (or blank: the block is empty)
+            or len(variables) != count  # a name repeats
+            or not self._env.keys().isdisjoint(variables)
+        ):
+            return None, chunk
+        self._env.update(variables)
+        self._env_lines += count
+        if end < 0:
+            return None, None
+        rest = chunk[end + 2 :] if end + 1 < len(chunk) else None
+        return self._end_env(), rest
+
+    def _end_env(self) -> Environment:
+        env = Environment(
+            variables=MappingProxyType(self._env),
+            malformed_lines=tuple(self._env_malformed),
+        )
+        self._transition(_Input.ENV_END)
+        self._env = {}  # the Environment keeps the old dict
+        self._env_malformed.clear()
+        return env
 
     def _handle_line(self, line: str) -> Event | None:
-        if self._state is State.READING_ENV:
+        state = self._state
+        if state is _READING_ENV:
             return self._env_line(line)
-        if self._state is State.AWAITING_REPLY and self._usage_first is not None:
+        if self._usage_first is not None and state is _AWAITING_REPLY:
             return self._usage_line(line)
         if line == "HANGUP":
             self._transition(_Input.HANGUP, line)
             self._hung_up = True
             return Hangup()
         if line.startswith("520-"):
-            self._next_state(_Input.FINAL_REPLY, line)  # only legal with a command pending
+            self._next_state(_FINAL_REPLY, line)  # only legal with a command pending
             self._usage_first = line
             return None
         reply = parse_reply_line(line)
-        self._transition(_Input.INTERIM_REPLY if reply.code == 100 else _Input.FINAL_REPLY, line)
+        self._state = self._next_state(_INTERIM_REPLY if reply.code == 100 else _FINAL_REPLY, line)
         return reply
 
     def _env_line(self, line: str) -> Environment | None:
         if not line:
-            env = Environment(
-                variables=MappingProxyType(dict(self._env)),
-                malformed_lines=tuple(self._env_malformed),
-            )
-            self._transition(_Input.ENV_END)
-            self._env.clear()
-            self._env_malformed.clear()
-            return env
+            return self._end_env()
         self._env_lines += 1
         if self._env_lines > self._max_env_lines:
             raise ProtocolError(f"environment block longer than {self._max_env_lines} lines")
@@ -269,5 +353,5 @@ class AGIConnection:
         reply = parse_reply_line(first, usage="\n".join(self._usage_lines))
         self._usage_first = None
         self._usage_lines.clear()
-        self._transition(_Input.FINAL_REPLY)
+        self._transition(_FINAL_REPLY)
         return reply

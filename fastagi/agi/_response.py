@@ -19,6 +19,8 @@ __all__ = ["KNOWN_CODES", "parse_reply_line", "preview"]
 KNOWN_CODES = frozenset({100, 200, 510, 511, 520})
 
 _RESULT = "result="
+# The 3-digit text of each known code: one dict lookup checks and converts it.
+_CODES = {str(code): code for code in KNOWN_CODES}
 _ENDPOS = re.compile(r" endpos=(-?[0-9]+)\Z")
 _MAX_ENDPOS_DIGITS = 20
 
@@ -39,12 +41,13 @@ def parse_reply_line(line: str, usage: str = "") -> Reply:
     stored as given (the connection passes a 520 block's text). Raises
     `ProtocolError`, and nothing else, for any line that is not a reply.
     """
-    head, sep = line[:3], line[3:4]
-    if not (len(head) == 3 and head.isascii() and head.isdigit()):
-        raise ProtocolError(f"not an AGI reply (no 3-digit status code): {preview(line)}")
-    code = int(head)
-    if code not in KNOWN_CODES:
-        raise ProtocolError(f"unknown AGI reply code {code}: {preview(line)}")
+    code = _CODES.get(line[:3])
+    if code is None:
+        head = line[:3]
+        if not (len(head) == 3 and head.isascii() and head.isdigit()):
+            raise ProtocolError(f"not an AGI reply (no 3-digit status code): {preview(line)}")
+        raise ProtocolError(f"unknown AGI reply code {int(head)}: {preview(line)}")
+    sep = line[3:4]
     block = sep == "-" and code == 520
     if sep != " " and not block:
         raise ProtocolError(f"malformed AGI reply (no space after the code): {preview(line)}")
@@ -54,7 +57,9 @@ def parse_reply_line(line: str, usage: str = "") -> Reply:
 
     after = rest[len(_RESULT) :]
     space = after.find(" ")
-    result, tail = (after, "") if space < 0 else (after[:space], after[space:])
+    if space < 0:  # `200 result=<r>` alone: most replies
+        return Reply(code, after, None, None, "", usage, line)
+    result, tail = after[:space], after[space:]
 
     endpos = None
     match = _ENDPOS.search(tail)

@@ -53,12 +53,14 @@ class FastAGIProtocol(Protocol):
         )
         self.env: Environment | None = None
         self.hung_up = False
+        self._hangup_before_reply = False
         self.connected = False
         self._pending: asyncio.Future[Reply] | None = None
         self._env_deadline: float | None = None
         self._command_deadline: float | None = None
         self._command_name = ""
         self._call_deadline: float | None = None
+        self._command_timeout = factory.settings.command_timeout  # per command: read once
         self.task: asyncio.Task[None] | None = None
 
     # -- logging -----------------------------------------------------------
@@ -98,13 +100,16 @@ class FastAGIProtocol(Protocol):
             event = self.codec.next_event()
             if event is NEED_DATA:
                 return
-            if isinstance(event, Environment):
-                self._on_environment(event)
-            elif isinstance(event, Reply):
+            if isinstance(event, Reply):  # the usual event: tested first
                 self._on_reply(event)
+            elif isinstance(event, Environment):
+                self._on_environment(event)
             elif isinstance(event, Hangup):
                 self._log(logging.INFO, "caller hung up")
                 self.hung_up = True
+                # Only a HANGUP before the reply taints it; one that follows a
+                # reply (our own HANGUP command, say) ends the call from the next command.
+                self._hangup_before_reply = self._pending is not None
             elif isinstance(event, Closed):
                 self.close()
                 return
@@ -117,7 +122,7 @@ class FastAGIProtocol(Protocol):
                 logging.WARNING, "env block had %d malformed line(s)", len(env.malformed_lines)
             )
         self._call_deadline = self.clock.seconds() + self.factory.settings.max_call_duration
-        self.task = asyncio.ensure_future(self.factory.run_call(self, env))
+        self.task = asyncio.get_running_loop().create_task(self.factory.run_call(self, env))
 
     def _on_reply(self, reply: Reply) -> None:
         if reply.code == 100:  # GOSUB's interim "Trying...": the real reply follows
@@ -136,12 +141,12 @@ class FastAGIProtocol(Protocol):
         data = self.codec.send(name, *args)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending = future
-        self._command_deadline = self.clock.seconds() + self.factory.settings.command_timeout
+        self._command_deadline = self.clock.seconds() + self._command_timeout
         self._command_name = name
         assert self.transport is not None
         self.transport.write(data)
         reply = await future
-        if self.hung_up:
+        if self._hangup_before_reply:
             # The reply to a command that was running when the caller left
             # (result=-1) means "gone", whatever its digits say.
             raise CallHangup("the caller hung up during " + name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
+from dataclasses import MISSING, fields
 
 import pytest
 from hypothesis import given
@@ -156,3 +158,12 @@ def test_reply_round_trip(result: str, data: str | None, endpos: int | None, ext
         line += f" endpos={endpos}"
     expected = Reply(200, result=result, data=data, endpos=endpos, extra=extra, raw=line)
     assert parse_reply_line(line) == expected
+
+
+def test_reply_init_matches_its_fields() -> None:
+    # Reply writes its own __init__ (for speed): it must take exactly the fields.
+    params = inspect.signature(Reply).parameters.values()
+    assert [(p.name, p.default) for p in params] == [
+        (f.name, inspect.Parameter.empty if f.default is MISSING else f.default)
+        for f in fields(Reply)
+    ]
