@@ -115,7 +115,7 @@ async def simulate_calls(
                     path=_path(recorder, record.uniqueid, spec.menu),
                     prompts=list(record.prompts),
                     variables=dict(record.variables),
-                    result=result or kind,
+                    result=result if kind == "return" else kind,
                     status=record.variables.get(STATUS_VARIABLE, ""),
                     outcome=kind,
                     digits=record.digits_consumed,

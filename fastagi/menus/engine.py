@@ -10,7 +10,9 @@ escapes as an exception (cancellation of the task still propagates).
 from __future__ import annotations
 
 from fastagi.agi import CallHangup
+from fastagi.callers.conditions import EvalContext
 from fastagi.events import EventSink, NullSink
+from fastagi.menus.context import CallContext
 from fastagi.menus.handlers import RESULT_VARIABLE, handler_for, missing_handlers
 from fastagi.menus.model import Menu, MenuSet
 from fastagi.menus.outcome import Outcome, OutcomeKind
@@ -37,21 +39,35 @@ class MenuEngine:
         self._events: EventSink = events if events is not None else NullSink()
         self._max_steps = max_steps
 
-    async def run(self, call: MenuCall, menu: str, *, node: str | None = None) -> Outcome:
+    async def run(
+        self,
+        call: MenuCall,
+        menu: str,
+        *,
+        node: str | None = None,
+        context: CallContext | None = None,
+    ) -> Outcome:
         """Run `call` from menu `menu` (its start node, or `node`) until it ends.
 
         Returns the Outcome; never raises for call or menu problems. A return
         sets IVR_RESULT; an error or the step guard sets IVR_RESULT=error
         when the channel still allows it, so the dialplan can route the call.
         """
-        session = Session(call, self.menus, self._events)
+        session = Session(call, self.menus, self._events, context)
         path: list[str] = []
         current: Menu | None = self.menus.get(menu)
         if current is None:
             session.log.error("menu %r does not exist (menus %s)", menu, self.menus.version)
             return await self._end(session, "error", "unknown_menu", path, (menu, node or ""))
         node_id = node if node is not None else current.start
+        routed: set[str] = set()  # menus whose routes were applied: each at most once a call
         while True:
+            if node_id == current.start and current.name not in routed and current.routes:
+                routed.add(current.name)
+                jump = self._route(session, current)
+                if jump is not None:
+                    current, node_id = jump
+                    continue
             node_obj = current.nodes.get(node_id)
             if node_obj is None:
                 session.log.error("menu %r has no node %r", current.name, node_id)
@@ -85,6 +101,25 @@ class MenuEngine:
                 return await self._end(session, "error", "missing_target", path)
             current, node_id = self.menus[resolved[0]], resolved[1]
 
+    def _route(self, session: Session, menu: Menu) -> tuple[Menu, str] | None:
+        """Where the first route of `menu` whose condition holds sends the call, if any."""
+        ctx = session.context
+        facts = EvalContext(ctx.profile, ctx.now, segment=ctx.segment)
+        for index, route in enumerate(menu.routes):
+            if not route.when.evaluate(facts):
+                continue
+            resolved = resolve_target(self.menus, menu.name, route.goto)
+            if resolved is None:  # the loader checks targets; a stale set must not crash
+                session.log.error(
+                    "menu %s route %d: no such target %s", menu.name, index, route.goto
+                )
+                return None
+            session.emit(
+                "route", {"menu": menu.name, "route": str(index + 1), "goto": str(route.goto)}
+            )
+            return self.menus[resolved[0]], resolved[1]
+        return None
+
     async def _end(
         self,
         session: Session,
@@ -99,7 +134,14 @@ class MenuEngine:
             except Exception as exc:  # the channel may be gone; the outcome still stands
                 session.log.info("could not set %s=error: %s", RESULT_VARIABLE, exc)
         menu, node = where if where is not None else (session.menu_name, session.node_id)
-        outcome = Outcome(kind=kind, result=result, menu=menu, node=node, path=tuple(path))
+        outcome = Outcome(
+            kind=kind,
+            result=result,
+            menu=menu,
+            node=node,
+            path=tuple(path),
+            entries=tuple(session.entries),
+        )
         session.emit("outcome", {"kind": kind, "result": result})
         session.log.debug(
             "menu run ended: %s %s at %s/%s (menus %s)",

@@ -69,17 +69,43 @@ def _pattern_check(pattern: str, what: str, allowed: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+#: `{caller.first_name}` or `{segment}` inside a prompt name (see _check_prompt).
+PLACEHOLDER = re.compile(r"\{(caller\.[a-z0-9_]{1,40}|segment)\}")
+#: What editors check: prompt names, with placeholders and `|` alternatives.
+PROMPT_REF_PATTERN = r"^[A-Za-z0-9_./{}|-]+$"
+
+
 def _check_prompt(value: str) -> str:
-    if not re.fullmatch(PROMPT_PATTERN, value) or len(value) > 200:
+    """A sound file name, or alternatives `a|b|c` of which the first that fills wins.
+
+    Alternatives may hold placeholders (`names/{caller.first_name}`); the last
+    one must not, so that a caller whose data is missing still hears a prompt.
+    """
+    if len(value) > 200:
+        raise ValueError(f"prompt {value[:40]!r}... is longer than 200 characters")
+    alternatives = value.split("|")
+    for alternative in alternatives:
+        _check_prompt_name(PLACEHOLDER.sub("x", alternative), alternative)
+    if PLACEHOLDER.search(alternatives[-1]):
         raise ValueError(
-            f"prompt {value!r} is not a sound file name: use letters, digits, '_', '-', '.'"
+            f"prompt {value!r}: the last alternative has a placeholder; end with a generic"
+            f" prompt for callers whose data is missing, e.g. '{value}|ivr/hello'"
+        )
+    return value
+
+
+def _check_prompt_name(value: str, shown: str) -> None:
+    if "{" in value or "}" in value:
+        raise ValueError(f"prompt {shown!r}: placeholders are {{caller.<field>}} or {{segment}}")
+    if not re.fullmatch(PROMPT_PATTERN, value):
+        raise ValueError(
+            f"prompt {shown!r} is not a sound file name: use letters, digits, '_', '-', '.'"
             " and '/' between directories, e.g. 'ivr/main-greeting'"
         )
     if value.lower().endswith(_AUDIO_EXTENSIONS):
         raise ValueError(
-            f"prompt {value!r}: leave out the file extension (Asterisk picks the best format)"
+            f"prompt {shown!r}: leave out the file extension (Asterisk picks the best format)"
         )
-    return value
 
 
 def _check_direct_dial(value: str) -> str:
@@ -129,7 +155,7 @@ NodeId = Annotated[
 PromptName = Annotated[
     str,
     AfterValidator(_check_prompt),
-    WithJsonSchema({"type": "string", "pattern": PROMPT_PATTERN, "maxLength": 200}),
+    WithJsonSchema({"type": "string", "pattern": PROMPT_REF_PATTERN, "maxLength": 200}),
 ]
 OptionKey = Annotated[
     str,

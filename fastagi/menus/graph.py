@@ -41,6 +41,17 @@ class MenuGraph:
                     Edge(ref, resolve_target(menus, name, link.target), link)
                     for link in node.links()
                 ]
+            # A route leaves the menu before its start node plays: an edge from the start.
+            start = (name, menu.start)
+            if start in self._out:
+                self._out[start] += [
+                    Edge(
+                        start,
+                        resolve_target(menus, name, route.goto),
+                        Link(("routes",), route.goto, "next"),
+                    )
+                    for route in menu.routes
+                ]
         self.roots: list[NodeRef] = [
             (name, menu.start) for name, menu in menus.items() if menu.start in menu.nodes
         ]

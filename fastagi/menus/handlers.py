@@ -80,7 +80,7 @@ async def _give_up(
 async def run_menu(session: Session, node: MenuNode) -> Step:
     """Greeting, entry, and branching; counts invalid entries and timeouts."""
     assert session.menu is not None
-    settings = node.settings(session.menu.defaults)
+    settings = session.menus.menu_settings(session.menu.name, session.node_id)  # cached
     repeat_prompt = node.short_greeting or node.greeting
     prompt = node.greeting if session.first_visit else repeat_prompt
     failures = timeouts = 0
@@ -95,6 +95,7 @@ async def run_menu(session: Session, node: MenuNode) -> Step:
                 return await _give_up(session, node.on_timeout, settings, "max_timeouts")
             continue
         session.emit("digits", {"digits": entry})
+        session.entries.append(entry)
         target = node.options.get(entry)
         if target is not None:
             return Goto(target)

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fastagi.menus._yaml import PathKey, Position, nearest_position
 from fastagi.menus.fields import Language, MenuName, NodeId
-from fastagi.menus.nodes import MenuDefaults, Node, NodeBase
+from fastagi.menus.nodes import MenuDefaults, MenuNode, MenuSettings, Node, NodeBase
 from fastagi.menus.problems import Problem, Severity, render_key_path
+from fastagi.menus.routes import RouteRule
 
 __all__ = ["Menu", "MenuSet", "MenuSource"]
 
@@ -39,6 +40,11 @@ class Menu(BaseModel):
         default=None, description="Channel language set when a call enters this menu (e.g. en, ru)."
     )
     start: NodeId = Field(description="The node a call enters first.")
+    routes: tuple[RouteRule, ...] = Field(
+        default=(),
+        description="Checked in order as a call enters the menu: the first whose `when`"
+        " holds sends the call to its `goto` instead of the start node.",
+    )
     defaults: MenuDefaults = Field(
         default=MenuDefaults(), description="Inherited by every menu node."
     )
@@ -104,7 +110,7 @@ class MenuSet(Mapping[str, Menu]):
     have the same version, so logs and events show which menus a call used.
     """
 
-    __slots__ = ("_menus", "_sources", "_version")
+    __slots__ = ("_menus", "_settings", "_sources", "_version")
 
     def __init__(
         self,
@@ -120,11 +126,16 @@ class MenuSet(Mapping[str, Menu]):
                 raise ValueError(f"menu {menu.name!r} is given twice")
             by_name[menu.name] = menu
         self._menus: Mapping[str, Menu] = MappingProxyType(by_name)
+        self._settings: dict[tuple[str, str], MenuSettings] = {}  # see menu_settings
         self._sources: Mapping[str, MenuSource] = MappingProxyType(dict(sources or {}))
         self._version = version if version is not None else _digest(by_name)
 
     def __getitem__(self, name: str) -> Menu:
         return self._menus[name]
+
+    def __contains__(self, name: object) -> bool:
+        # Mapping's own goes through __getitem__ and a KeyError; routing asks on every call.
+        return name in self._menus
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._menus)
@@ -146,6 +157,23 @@ class MenuSet(Mapping[str, Menu]):
     def source(self, name: str) -> MenuSource:
         """Where menu `name` came from (a placeholder without positions if unknown)."""
         return self._sources.get(name) or MenuSource(file=f"<menu {name}>")
+
+    def menu_settings(self, menu: str, node: str) -> MenuSettings:
+        """The effective settings (`MenuNode.settings`) of menu node `node` of `menu`.
+
+        Computed on first use and kept: a call needs them on every menu visit,
+        and the menus of a set never change. KeyError for an unknown menu or
+        node, TypeError if the node is not a `menu` node.
+        """
+        key = (menu, node)
+        settings = self._settings.get(key)
+        if settings is None:
+            found = self._menus[menu]
+            menu_node = found.nodes[node]
+            if not isinstance(menu_node, MenuNode):
+                raise TypeError(f"{menu}/{node} is a {menu_node.type} node, not a menu node")
+            settings = self._settings[key] = menu_node.settings(found.defaults)
+        return settings
 
     def node(self, menu: str, node: str) -> NodeBase | None:
         """The node `node` of menu `menu`, or None."""

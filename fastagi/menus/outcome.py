@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
 __all__ = ["OUTCOME_KINDS", "Outcome", "OutcomeKind"]
@@ -21,7 +21,8 @@ class Outcome:
     `result` is IVR_RESULT for `return` (a result name such as "operator", or
     the digits of a direct-dialled extension); for other kinds a short reason
     ("max_failures", "dead_end", ...) or "". `menu`/`node` is where the run
-    ended; `path` lists every node entered, as "menu/node".
+    ended; `path` lists every node entered, as "menu/node"; `entries` what
+    the caller keyed in at each menu node.
     """
 
     kind: OutcomeKind
@@ -29,6 +30,8 @@ class Outcome:
     menu: str
     node: str
     path: tuple[str, ...] = ()
+    #: What the caller entered at each menu, in order (a record, not part of equality).
+    entries: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def label(self) -> str:

@@ -7,6 +7,7 @@ between menus) and by the linter, with "did you mean" hints for typos.
 from __future__ import annotations
 
 from fastagi.menus._validation import did_you_mean
+from fastagi.menus._yaml import PathKey
 from fastagi.menus.model import MenuSet
 from fastagi.menus.problems import Problem
 from fastagi.menus.target import Target
@@ -62,19 +63,19 @@ def reference_problems(menus: MenuSet, *, local_only: bool = False) -> list[Prob
                     code="missing-start",
                 )
             )
-        for node_id, node in menu.nodes.items():
-            for link in node.links():
-                if local_only and not link.target.is_local:
-                    continue
-                if resolve_target(menus, name, link.target) is not None:
-                    continue
-                message, hint = _explain(menus, name, link.target)
-                problems.append(
-                    source.problem(
-                        ("nodes", node_id, *link.key_path),
-                        message,
-                        hint=hint,
-                        code="missing-target",
-                    )
-                )
+        links: list[tuple[PathKey, Target]] = [
+            (("routes", index, "goto"), route.goto) for index, route in enumerate(menu.routes)
+        ]
+        links += [
+            (("nodes", node_id, *link.key_path), link.target)
+            for node_id, node in menu.nodes.items()
+            for link in node.links()
+        ]
+        for key_path, target in links:
+            if local_only and not target.is_local:
+                continue
+            if resolve_target(menus, name, target) is not None:
+                continue
+            message, hint = _explain(menus, name, target)
+            problems.append(source.problem(key_path, message, hint=hint, code="missing-target"))
     return problems

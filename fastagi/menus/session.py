@@ -15,8 +15,10 @@ from typing import Literal, Protocol
 
 from fastagi.call import DigitsResult, PlaybackFailed, PlayResult
 from fastagi.events import CallEvent, EventSink
+from fastagi.menus.context import CallContext
 from fastagi.menus.model import Menu, MenuSet
 from fastagi.menus.target import Target
+from fastagi.personalise import PATH_SAFE, render
 
 __all__ = ["LANGUAGE_VARIABLE", "Finish", "Goto", "MenuCall", "Session", "Step", "seconds_to_ms"]
 
@@ -78,15 +80,25 @@ def seconds_to_ms(seconds: float) -> int:
 class Session:
     """One run of the engine over one call; handlers read and act through it."""
 
-    def __init__(self, call: MenuCall, menus: MenuSet, events: EventSink) -> None:
+    def __init__(
+        self,
+        call: MenuCall,
+        menus: MenuSet,
+        events: EventSink,
+        context: CallContext | None = None,
+    ) -> None:
         self.call = call
         self.menus = menus
+        self.context = context if context is not None else CallContext()
+        self._menus_entered = 0
+        self.entries: list[str] = []  #: what the caller entered at each menu, in order
         self.menu: Menu | None = None
         self.node_id = ""
         # Known from the env block: a menu in the same language needs no SET VARIABLE.
         self.language: str | None = call.language
         self.first_visit = True  #: whether the current node is entered for the first time
         self._events = events
+        self._uniqueid = call.uniqueid  # read once: emit needs it for every event
         self._visited: set[tuple[str, str]] = set()
         self.log = logging.LoggerAdapter(
             log, {"uniqueid": call.uniqueid, "menus_version": menus.version}
@@ -97,15 +109,10 @@ class Session:
         return "" if self.menu is None else self.menu.name
 
     def emit(self, kind: str, data: Mapping[str, str] | None = None) -> None:
-        self._events.emit(
-            CallEvent(
-                uniqueid=self.call.uniqueid,
-                kind=kind,
-                menu=self.menu_name,
-                node=self.node_id,
-                data=dict(data or {}),
-            )
-        )
+        menu = "" if self.menu is None else self.menu.name
+        # Positionally (uniqueid, kind, menu, node, data): cheaper than by keyword.
+        event = CallEvent(self._uniqueid, kind, menu, self.node_id, dict(data or {}))
+        self._events.emit(event)
 
     def enter(self, menu: Menu, node_id: str, node_type: str) -> bool:
         """Record entering a node; return True when it is the first visit in this call."""
@@ -118,8 +125,16 @@ class Session:
         return self.first_visit
 
     async def apply_language(self) -> None:
-        """Set the channel language to the current menu's, if it declares one."""
-        wanted = None if self.menu is None else self.menu.language
+        """Set the channel language as a menu is entered.
+
+        The first menu of the call starts in the caller's own language when the
+        profile has one; after that each menu's `language` applies, so a menu
+        option that switches language is obeyed.
+        """
+        self._menus_entered += 1
+        menu_language = None if self.menu is None else self.menu.language
+        first = self._menus_entered == 1
+        wanted = (self.context.language if first else None) or menu_language
         if wanted is not None and wanted != self.language:
             await self.set_variable(LANGUAGE_VARIABLE, wanted)
 
@@ -130,10 +145,28 @@ class Session:
         self.log.warning("prompt %r could not be played (%s); continuing", prompt, error)
         self.emit("prompt", {"file": prompt, "error": "playback failed"})
 
+    def prompt(self, ref: str) -> str:
+        """The sound file to play for a prompt reference.
+
+        A reference may hold alternatives (`names/{caller.first_name}|ivr/hello`):
+        the first whose placeholders can all be filled from the caller's data
+        wins; the last one has none (the loader makes sure), so one always does.
+        """
+        if "|" not in ref and "{" not in ref:
+            return ref
+        variables = self.context.variables
+        *candidates, generic = ref.split("|")
+        for candidate in candidates:
+            filled = render(candidate, variables, PATH_SAFE)
+            if filled is not None:
+                return filled
+        return render(generic, variables, PATH_SAFE) or generic
+
     async def play(self, prompt: str | None) -> None:
         """Play `prompt` without barge-in; a missing file is logged and skipped."""
         if prompt is None:
             return
+        prompt = self.prompt(prompt)
         try:
             await self.call.play(prompt, "")
         except PlaybackFailed as exc:

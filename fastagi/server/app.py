@@ -12,6 +12,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 
+from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
 from fastagi.events import EventSink, NullSink
 from fastagi.menus import MenuRegistry, MenuSet, load_menus
@@ -81,12 +82,13 @@ def start_server(
     menus: MenuSet | None = None,
     events: EventSink | None = None,
     control: bool = False,
+    callers: CallerService | None = None,
 ) -> RunningServer:
     """Listen for FastAGI on settings.host:port (port 0 picks a free one).
 
     Menus are loaded from settings.menus_dir unless given; a MenuError
-    propagates so `ivr serve` refuses to start on bad menus. Needs the
-    asyncio reactor installed.
+    propagates so `ivr serve` refuses to start on bad menus. With `callers`,
+    every call is looked up and personalised. Needs the asyncio reactor.
     """
     from twisted.internet import reactor
 
@@ -94,7 +96,7 @@ def start_server(
     registry.reload(lambda: menus if menus is not None else load_menus(settings.menus_dir))
     sink = events or NullSink()
     router = Router()
-    router.add(MenuRoute(registry, sink))
+    router.add(MenuRoute(registry, sink, callers))
     factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
     port = EagerPort(settings.port, factory, backlog=1024, interface=settings.host, reactor=reactor)
     port.startListening()
@@ -102,6 +104,26 @@ def start_server(
     if control:
         server.control_port = _listen_control(server)
     return server
+
+
+def caller_service(settings: ServerSettings, redis_url: str) -> CallerService:
+    """The caller lookup for a server: the directory on `redis_url` and the segment rules.
+
+    Raises MenuError (file:line) when the segment rules file is invalid.
+    """
+    from fastagi.callers import CallerDirectory
+    from fastagi.callers.segments import SegmentRules
+    from fastagi.storage import open_async_client
+
+    rules = SegmentRules.load_or_default(settings.segments_file)
+    client = open_async_client(redis_url, timeout=settings.lookup_budget)
+    directory = CallerDirectory(
+        client,
+        prefix=settings.redis_prefix,
+        region=rules.default_region or settings.default_region,
+        budget=settings.lookup_budget,
+    )
+    return CallerService(directory, rules)
 
 
 def _listen_control(server: RunningServer) -> IListeningPort:

@@ -1,15 +1,30 @@
-"""The route that plays YAML menus: script path `main` runs the menu named `main`."""
+"""The route that plays YAML menus: script path `main` runs the menu named `main`.
+
+With a caller service, the caller is looked up first (within its latency
+budget) and may get a personal or segment menu instead (fastagi.personalise);
+the call is then added to their history.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import partial
+from typing import TYPE_CHECKING
 
 from fastagi.call import Call
-from fastagi.events import EventSink
-from fastagi.menus import MenuEngine, MenuRegistry, MenuSet
+from fastagi.events import CallEvent, EventSink
+from fastagi.menus import MenuEngine, MenuRegistry, MenuSet, Outcome
+from fastagi.menus.context import CallContext
+from fastagi.personalise import MenuChoice, choose_menu
 from fastagi.server.router import CallStatus, Handler
 
+if TYPE_CHECKING:
+    from fastagi.callers.service import CallerService
+
 __all__ = ["MenuRoute"]
+
+log = logging.getLogger(__name__)
 
 # Outcome kind -> IVRSTATUS. "return" and "hangup" are the menu doing its job.
 _STATUS_OF_OUTCOME = {
@@ -28,9 +43,13 @@ class MenuRoute:
     does not change the menus it hears.
     """
 
-    def __init__(self, registry: MenuRegistry, events: EventSink) -> None:
+    def __init__(
+        self, registry: MenuRegistry, events: EventSink, callers: CallerService | None = None
+    ) -> None:
         self.registry = registry
         self.events = events
+        self.callers = callers
+        self._engine: MenuEngine | None = None
 
     def match(self, script: str) -> Handler | None:
         menus = self.registry.current
@@ -38,7 +57,57 @@ class MenuRoute:
             return None
         return partial(self._run, menus, script)
 
+    def _engine_for(self, menus: MenuSet) -> MenuEngine:
+        # An engine keeps no per-call state: one per menu set, not one per call.
+        if self._engine is None or self._engine.menus is not menus:
+            self._engine = MenuEngine(menus, events=self.events)
+        return self._engine
+
     async def _run(self, menus: MenuSet, name: str, call: Call) -> str:
-        engine = MenuEngine(menus, events=self.events)
-        outcome = await engine.run(call, name, node=call.env.query.get("node") or None)
+        engine = self._engine_for(menus)
+        node = call.env.query.get("node") or None
+        if self.callers is None:
+            outcome = await engine.run(call, name, node=node)
+            return _STATUS_OF_OUTCOME.get(outcome.kind, CallStatus.FAILED)
+        started = time.time()
+        context, match = await self.callers.identify(call.env.callerid, call.uniqueid)
+        choice = choose_menu(name, context.profile, match, menus)
+        if choice.menu != name:
+            node = None  # a start node asked for belongs to the menu that was replaced
+        self._note_caller(call, context, choice)
+        outcome = await engine.run(call, choice.menu, node=node, context=context)
+        self.callers.remember(context, _history_entry(call, context, choice, outcome, started))
         return _STATUS_OF_OUTCOME.get(outcome.kind, CallStatus.FAILED)
+
+    def _note_caller(self, call: Call, context: CallContext, choice: MenuChoice) -> None:
+        profile = context.profile
+        if profile.degraded:
+            log.warning(
+                "caller lookup degraded: default menu %s", choice.menu,
+                extra={"uniqueid": call.uniqueid},
+            )  # fmt: skip
+        data = {
+            "number": profile.number or "anonymous",
+            "segment": context.segment,
+            "menu": choice.menu,
+            "layer": choice.layer,
+            "new": "1" if profile.is_new else "0",
+            "degraded": "1" if profile.degraded else "0",
+        }
+        self.events.emit(CallEvent(call.uniqueid, "caller", choice.menu, "", data))
+
+
+def _history_entry(
+    call: Call, context: CallContext, choice: MenuChoice, outcome: Outcome, started: float
+) -> dict[str, str]:
+    """One line of the caller's history: when, which menu, where they went, how it ended."""
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "uniqueid": call.uniqueid,
+        "menu": choice.menu,
+        "layer": choice.layer,
+        "segment": context.segment,
+        "path": " > ".join(outcome.path),
+        "digits": ",".join(outcome.entries),
+        "outcome": outcome.label,
+    }

@@ -36,16 +36,18 @@ def run_forever(settings: ServerSettings) -> int:
     from twisted.internet.error import CannotListenError
 
     from fastagi.menus import MenuError
-    from fastagi.server.app import install_reload_signal, start_server
+    from fastagi.server.app import caller_service, install_reload_signal, start_server
     from fastagi.storage import EmbeddedRedisError, redis_url
 
     try:
         with redis_url(settings.redis_url, settings.state_dir) as url:
             try:
-                server = start_server(settings, control=True)
+                callers = caller_service(settings, url)
+                server = start_server(settings, control=True, callers=callers)
             except MenuError as exc:
                 print(
-                    f"ivr serve: refusing to start, the menus have errors:\n{exc}", file=sys.stderr
+                    f"ivr serve: refusing to start, the menus or segment rules have errors:\n{exc}",
+                    file=sys.stderr,
                 )
                 return 2
             except CannotListenError as exc:
@@ -58,7 +60,13 @@ def run_forever(settings: ServerSettings) -> int:
 
             def drain() -> Deferred[int]:
                 log.info("shutting down: waiting up to %.0f s for calls", settings.shutdown_grace)
-                return Deferred.fromFuture(asyncio.ensure_future(server.stop()))
+
+                async def stop() -> int:
+                    cut = await server.stop()
+                    await callers.drain()  # history writes still in flight
+                    return cut
+
+                return Deferred.fromFuture(asyncio.ensure_future(stop()))
 
             reactor.addSystemEventTrigger("before", "shutdown", drain)
             host, port = server.address

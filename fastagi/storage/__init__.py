@@ -38,12 +38,21 @@ def redis_url(configured: str | None, state_dir: Path) -> Iterator[str]:
         embedded.release()
 
 
-def open_async_client(url: str, *, timeout: float = 0.2) -> aioredis.Redis:
-    """An asyncio Redis client (hiredis parser when installed) with a latency budget."""
-    return aioredis.Redis.from_url(
+def open_async_client(
+    url: str, *, timeout: float = 0.2, max_connections: int = 256
+) -> aioredis.Redis:
+    """An asyncio Redis client (hiredis parser when installed) with a latency budget.
+
+    A blocking pool: when every connection is busy (a burst of calls), a
+    command waits up to `timeout` for one instead of failing at once.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timeout,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         decode_responses=True,
         health_check_interval=30,
     )
+    return aioredis.Redis(connection_pool=pool)

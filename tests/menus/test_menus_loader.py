@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from menus_helpers import WriteFile
 
-from fastagi.menus import MenuError, load_menu_file, load_menus
+from fastagi.menus import MenuError, MenuSet, load_menu_file, load_menus
 from fastagi.menus._yaml import MAX_ALIASES, MAX_FILE_BYTES
 from fastagi.menus.nodes import MenuNode, SayNode
 from fastagi.menus.target import Target
@@ -38,6 +38,20 @@ def test_good_file_loads_into_models(write: WriteFile) -> None:
     assert isinstance(welcome, MenuNode)
     assert dict(welcome.options) == {"1": Target(node="sales"), "2": Target(node="bye")}
     assert welcome.settings(menu.defaults).timeout == 5.0
+
+
+def test_menu_set_keeps_the_settings_of_menu_nodes(write: WriteFile) -> None:
+    menu = load_menu_file(write("main.yaml", GOOD))
+    menus = MenuSet([menu])
+    welcome = menu.nodes["welcome"]
+    assert isinstance(welcome, MenuNode)
+    settings = menus.menu_settings("main", "welcome")
+    assert settings == welcome.settings(menu.defaults)
+    assert menus.menu_settings("main", "welcome") is settings  # computed once
+    with pytest.raises(TypeError):
+        menus.menu_settings("main", "bye")  # a hangup node has no menu settings
+    with pytest.raises(KeyError):
+        menus.menu_settings("main", "nowhere")
 
 
 def test_menu_name_defaults_to_file_stem(write: WriteFile) -> None:

@@ -1,0 +1,69 @@
+"""The caller side of a call: look the caller up, segment them, remember the call.
+
+Used by the server's menu route. Everything here is bounded: the lookup has
+the directory's latency budget (Redis down or slow -> a degraded stand-in and
+the default menu), and the history write runs in the background so a slow
+Redis never holds a caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from fastagi.callers.directory import CallerDirectory
+from fastagi.callers.segments import SegmentMatch, SegmentRules
+from fastagi.menus.context import CallContext
+from fastagi.personalise import caller_variables
+
+__all__ = ["CallerService"]
+
+log = logging.getLogger(__name__)
+
+
+class CallerService:
+    """Identify -> segment -> CallContext; and the call's history entry afterwards."""
+
+    def __init__(
+        self,
+        directory: CallerDirectory,
+        rules: SegmentRules,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.directory = directory
+        self.rules = rules
+        self._now = now
+        self._windows = rules.windows()
+        self._pending: set[asyncio.Task[bool]] = set()
+
+    async def identify(self, callerid: str, uniqueid: str) -> tuple[CallContext, SegmentMatch]:
+        """The caller's context for the menus, and the segment rule that matched."""
+        profile = await self.directory.lookup(callerid, windows=self._windows, uniqueid=uniqueid)
+        now = self._now()
+        match = self.rules.classify(profile, now)
+        context = CallContext(
+            profile=profile,
+            segment=match.segment,
+            now=now,
+            variables=caller_variables(profile, match),
+            language=profile.language or None,
+            tickets=self.directory,
+        )
+        return context, match
+
+    def remember(self, context: CallContext, entry: Mapping[str, str]) -> None:
+        """Append the call to the caller's history, in the background (never raises)."""
+        number = context.profile.number
+        if not number or context.profile.degraded:
+            return  # nobody to file it under, or Redis is known to be in trouble
+        task = asyncio.ensure_future(self.directory.record_call(number, entry))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for history writes still in flight (at shutdown)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
