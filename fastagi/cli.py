@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,15 +162,31 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
 )
 @click.option("--node", default=None, help="Start at this node instead of the menu's start.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.option(
+    "--no-callers",
+    is_flag=True,
+    help="Do not look the caller up in Redis (no personal or segment menu, nothing recorded).",
+)
 def simulate(
-    config: Path | None, menu: str, caller: str, digits: str, node: str | None, as_json: bool
+    config: Path | None,
+    menu: str,
+    caller: str,
+    digits: str,
+    node: str | None,
+    as_json: bool,
+    no_callers: bool,
 ) -> None:
     """Place one simulated call through the real server over loopback TCP.
 
+    The caller is looked up in Redis as on a real call (their personal or
+    segment menu, and the call is added to their history) unless --no-callers.
     Prints the path (node ids), the prompts played, the variables set and the result.
     """
+    from fastagi.callers.service import CallerService
+    from fastagi.server.app import caller_service
     from fastagi.server.reactor import run_on_reactor_loop
-    from fastagi.simulate import SimulatedCall, simulate_calls
+    from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
+    from fastagi.storage import redis_url
 
     settings = _settings(config)
     menus = _load_menus((), settings)
@@ -177,14 +194,34 @@ def simulate(
         raise click.ClickException(f"no menu {menu!r}; menus: {', '.join(sorted(menus))}")
     steps = tuple(item.strip() for item in digits.split(",") if item.strip())
     call = SimulatedCall(menu, caller, steps, node=node)
+
+    async def run(callers: CallerService | None) -> SimulationResult:
+        try:
+            (result,) = await simulate_calls(menus, [call], settings=settings, callers=callers)
+            return result
+        finally:
+            if callers is not None:
+                await callers.directory.redis.aclose()
+
     try:
-        (result,) = run_on_reactor_loop(simulate_calls(menus, [call], settings=settings))
+        if no_callers:
+            result = run_on_reactor_loop(run(None))
+        else:
+            with redis_url(settings.redis_url, settings.state_dir) as url:
+                result = run_on_reactor_loop(run(caller_service(settings, url)))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
     click.echo(f"call {result.uniqueid} from {caller} to menu {menu}")
+    if result.lookup:
+        lookup = result.lookup
+        click.echo(
+            f"caller:    segment {lookup.get('segment')}, menu {lookup.get('menu')}"
+            f" ({lookup.get('layer')}){' new contact' if lookup.get('new') == '1' else ''}"
+            f"{' DEGRADED: Redis did not answer' if lookup.get('degraded') == '1' else ''}"
+        )
     click.echo(f"path:      {' -> '.join(result.path)}")
     click.echo(f"prompts:   {', '.join(result.prompts)}")
     click.echo(f"digits:    {result.digits or '(none)'}")
@@ -204,8 +241,10 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     Exits 1 when a scenario fails.
     """
     from fastagi.menus import MenuError, load_scenarios
-    from fastagi.scenario_runner import run_scenarios
+    from fastagi.scenario_runner import TestReport, run_scenarios
+    from fastagi.server.app import caller_service
     from fastagi.server.reactor import run_on_reactor_loop
+    from fastagi.storage import forget_prefix, redis_url
 
     settings = _settings(config)
     menus = _load_menus((), settings)
@@ -219,7 +258,22 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     except MenuError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    report = run_on_reactor_loop(run_scenarios(menus, scenarios))
+    # Scenarios run against a scratch key prefix: their callers, tickets and
+    # history never mix with the real directory, and are removed afterwards.
+    scratch = settings.model_copy(
+        update={"redis_prefix": f"{settings.redis_prefix}scenarios-{uuid.uuid4().hex[:8]}:"}
+    )
+    with redis_url(settings.redis_url, settings.state_dir) as url:
+        callers = caller_service(scratch, url)
+
+        async def run() -> TestReport:
+            try:
+                return await run_scenarios(menus, scenarios, callers=callers)
+            finally:
+                await forget_prefix(callers.directory.redis, scratch.redis_prefix)
+                await callers.directory.redis.aclose()
+
+        report = run_on_reactor_loop(run())
     if as_json:
         click.echo(
             json.dumps(

@@ -22,6 +22,7 @@ __all__ = [
     "caller_variables",
     "choose_menu",
     "render",
+    "render_first",
 ]
 
 Layer = Literal["personal", "segment", "default"]
@@ -89,3 +90,18 @@ def render(template: str, variables: Mapping[str, str], safe: re.Pattern[str]) -
 
     text = _PLACEHOLDER.sub(fill, template)
     return None if missing else text
+
+
+def render_first(template: str, variables: Mapping[str, str], safe: re.Pattern[str]) -> str:
+    """The first of the `|`-separated alternatives that `render` can fill.
+
+    The last alternative is the generic one: when even it cannot be filled
+    it is returned as written (the menu loader requires it to have no
+    placeholder, so that does not happen with validated menus).
+    """
+    *candidates, generic = template.split("|")
+    for candidate in candidates:
+        filled = render(candidate, variables, safe)
+        if filled is not None:
+            return filled
+    return render(generic, variables, safe) or generic

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from fastagi.callers.service import CallerService
 from fastagi.menus import MenuSet, Scenario
 from fastagi.menus.nodes import MenuNode
-from fastagi.menus.scenarios import qualify_path, relative_path
+from fastagi.menus.scenarios import ScenarioGiven, qualify_path, relative_path
 from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
 
 __all__ = ["Coverage", "ScenarioOutcome", "TestReport", "run_scenarios"]
@@ -90,14 +91,45 @@ def _coverage(menus: MenuSet, results: Sequence[SimulationResult]) -> Coverage:
     )
 
 
-async def run_scenarios(menus: MenuSet, scenarios: Sequence[Scenario]) -> TestReport:
-    """Place every scenario's call through the emulator; compare and measure coverage."""
+async def _seed(callers: CallerService, scenario: Scenario) -> None:
+    """Rebuild the caller's record from the scenario's `given` (see ScenarioGiven)."""
+    given = scenario.given or ScenarioGiven()
+    directory = callers.directory
+    number = directory.caller_number(scenario.caller)
+    if number is None:
+        return
+    keys = directory.keys
+    await directory.redis.delete(
+        keys.caller(number), keys.calls(number), keys.history(number), keys.caller_tickets(number)
+    )
+    if given.new:
+        return
+    await directory.upsert(number, dict(given.profile))
+    for ticket in given.tickets:
+        opened = await directory.open_ticket(number, ticket.subject, agent=ticket.agent)
+        if ticket.status != "open":
+            await directory.update_ticket(opened.id, status=ticket.status)
+
+
+async def run_scenarios(
+    menus: MenuSet, scenarios: Sequence[Scenario], *, callers: CallerService | None = None
+) -> TestReport:
+    """Place every scenario's call through the emulator; compare and measure coverage.
+
+    With `callers` (a directory in a scratch prefix), callers are looked up and
+    personalised as in production, and each scenario's `given` is seeded first.
+    """
+
+    async def before_call(index: int) -> None:
+        if callers is not None:
+            await _seed(callers, scenarios[index])
+
     calls = [
         # The scenario format says the caller hangs up when its input runs out.
         SimulatedCall(s.menu, s.caller, tuple(s.input), node=s.node, idle_hangup=0)
         for s in scenarios
     ]
-    results = await simulate_calls(menus, calls)
+    results = await simulate_calls(menus, calls, callers=callers, before_call=before_call)
     outcomes = [
         ScenarioOutcome(scenario, result, _mismatches(scenario, result))
         for scenario, result in zip(scenarios, results, strict=True)

@@ -6,10 +6,11 @@ is what the server really does over TCP - no shortcut through the engine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
 from fastagi.events import EventRecorder
 from fastagi.menus import MenuSet
@@ -57,6 +58,8 @@ class SimulationResult:
     digits: str
     duration_s: float
     options_taken: list[tuple[str, str, str]] = field(default_factory=list)
+    #: What the lookup found: number, segment, menu and its layer, new, degraded.
+    lookup: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,18 +89,29 @@ def _outcome(recorder: EventRecorder, uniqueid: str) -> tuple[str, str]:
 
 
 async def simulate_calls(
-    menus: MenuSet, calls: Sequence[SimulatedCall], *, settings: ServerSettings | None = None
+    menus: MenuSet,
+    calls: Sequence[SimulatedCall],
+    *,
+    settings: ServerSettings | None = None,
+    callers: CallerService | None = None,
+    before_call: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[SimulationResult]:
-    """Place each call against a private server on 127.0.0.1; return what happened."""
+    """Place each call against a private server on 127.0.0.1; return what happened.
+
+    With `callers`, each caller is looked up and personalised as `ivr serve`
+    would; `before_call(index)` runs before call `index` is placed (to seed data).
+    """
     base = settings or ServerSettings()
     private = base.model_copy(update={"host": "127.0.0.1", "port": 0})
     recorder = EventRecorder()
-    server = start_server(private, menus=menus, events=recorder)
+    server = start_server(private, menus=menus, events=recorder, callers=callers)
     host, port = server.address
     emulator = AsteriskEmulator()
     results: list[SimulationResult] = []
     try:
-        for spec in calls:
+        for index, spec in enumerate(calls):
+            if before_call is not None:
+                await before_call(index)
             record = await emulator.place_call(
                 host,
                 port,
@@ -107,6 +121,7 @@ async def simulate_calls(
                 hangup_at_command=spec.hangup_at_command,
             )
             kind, result = _outcome(recorder, record.uniqueid)
+            caller_events = recorder.events(record.uniqueid, "caller")
             results.append(
                 SimulationResult(
                     menu=spec.menu,
@@ -121,6 +136,7 @@ async def simulate_calls(
                     digits=record.digits_consumed,
                     duration_s=round(record.virtual_duration, 3),
                     options_taken=_options_taken(recorder, record.uniqueid),
+                    lookup=dict(caller_events[0].data) if caller_events else {},
                 )
             )
     finally:

@@ -39,7 +39,8 @@ def test_validate_fails_with_file_and_line(tmp_path: Path) -> None:
 
 def test_simulate_json_shows_the_support_path() -> None:
     result = CliRunner().invoke(
-        main, ["simulate", "main", "--caller", "+79161234567", "--digits", "2", "--json"]
+        main,
+        ["simulate", "main", "--caller", "+79161234567", "--digits", "2", "--json", "--no-callers"],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -111,3 +112,13 @@ def test_validate_checks_that_segment_menus_exist(
     assert result.exit_code == 2
     assert f"{rules}:4:" in result.output
     assert "vipp" in result.output and "did you mean 'vip'" in result.output
+
+
+def test_simulate_looks_the_caller_up_like_a_real_call() -> None:
+    args = ["simulate", "main", "--caller", "+79161234567", "--digits", "0", "--json"]
+    first = json.loads(CliRunner().invoke(main, args).output)
+    second = json.loads(CliRunner().invoke(main, args).output)
+    assert first["lookup"]["new"] == "1" and first["lookup"]["segment"] == "new"
+    assert first["path"] == ["new_caller", "welcome", "operator"]
+    assert second["lookup"]["new"] == "0" and second["lookup"]["segment"] == "regular"
+    assert second["path"] == ["welcome", "operator"]

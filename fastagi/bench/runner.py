@@ -340,10 +340,15 @@ def _stop_leftover_redis(state: Path) -> None:
 
 
 async def _probe(ctx: _Context, ours: ChildServer) -> _load.Scenario:
-    """Two calls against our server: the command lines to replay, checked to be stable."""
+    """Two calls against our server: the command lines to replay, checked to be stable.
+
+    A first, unrecorded call makes the caller a known contact: the very first
+    call of a number takes the new-caller route, every later one does not.
+    """
     options = ctx.options
     base = _load.Scenario(options.menu, options.callerid, options.caller_input)
     emulator = _load.new_emulator()
+    await _load.place(emulator, "127.0.0.1", ours.port, base)
     first = await _load.place(emulator, "127.0.0.1", ours.port, base)
     second = await _load.place(emulator, "127.0.0.1", ours.port, base)
     reason = _load.problem(first, ())

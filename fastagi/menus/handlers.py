@@ -7,6 +7,7 @@ unexpected errors propagate: the engine turns them into outcomes.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,6 +23,8 @@ from fastagi.menus.nodes import (
     ReturnNode,
     SayNode,
     SetNode,
+    TicketOpenNode,
+    TicketStatusNode,
 )
 from fastagi.menus.session import Finish, Goto, Session, Step
 from fastagi.menus.target import Target
@@ -147,3 +150,58 @@ async def run_hangup(session: Session, node: HangupNode) -> Step:
     await session.play(node.prompt)
     await session.call.hangup()
     return Finish("hangup", "hangup_node")
+
+
+#: Ticket reads and writes during a call: past this the caller moves on without them.
+TICKET_BUDGET = 1.0
+TICKET_VARIABLE = "IVR_TICKET"
+AGENT_VARIABLE = "IVR_AGENT"
+
+
+def _ticket_failure(session: Session, what: str, exc: BaseException) -> None:
+    session.log.warning("could not %s (%s: %s); going on without it", what,
+                        type(exc).__name__, exc)  # fmt: skip
+
+
+@node_handler(TicketStatusNode)
+async def run_ticket_status(session: Session, node: TicketStatusNode) -> Step:
+    context = session.context
+    number = context.profile.number
+    if context.tickets is None or not number or context.profile.open_tickets == 0:
+        return _next(node.none)
+    try:
+        async with asyncio.timeout(TICKET_BUDGET):
+            ticket = await context.tickets.latest_open_ticket(number)
+    except Exception as exc:  # Redis down or slow: the caller is not held for it
+        _ticket_failure(session, "read the caller's tickets", exc)
+        return _next(node.none)
+    if ticket is None:
+        return _next(node.none)
+    session.emit("ticket", {"id": str(ticket.id), "status": ticket.status})
+    await session.play(node.prompt)
+    await session.call.say_digits(str(ticket.id), "")
+    await session.play(f"{node.status_prefix}{ticket.status}")
+    await session.set_variable(TICKET_VARIABLE, str(ticket.id))
+    if ticket.agent:
+        await session.set_variable(AGENT_VARIABLE, ticket.agent)
+    return _next(node.next)
+
+
+@node_handler(TicketOpenNode)
+async def run_ticket_open(session: Session, node: TicketOpenNode) -> Step:
+    context = session.context
+    number = context.profile.number
+    if context.tickets is None or not number:
+        return _next(node.failed)
+    subject = session.text(node.subject)
+    try:
+        async with asyncio.timeout(TICKET_BUDGET):
+            ticket = await context.tickets.open_ticket(number, subject)
+    except Exception as exc:
+        _ticket_failure(session, "open a ticket", exc)
+        return _next(node.failed)
+    session.emit("ticket", {"id": str(ticket.id), "status": ticket.status, "opened": "1"})
+    await session.play(node.prompt)
+    await session.call.say_digits(str(ticket.id), "")
+    await session.set_variable(TICKET_VARIABLE, str(ticket.id))
+    return _next(node.next)

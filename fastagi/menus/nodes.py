@@ -59,6 +59,8 @@ __all__ = [
     "ReturnNode",
     "SayNode",
     "SetNode",
+    "TicketOpenNode",
+    "TicketStatusNode",
     "node_type_names",
 ]
 
@@ -298,6 +300,54 @@ class HangupNode(NodeBase):
         return frozenset({"always"})
 
 
+class TicketStatusNode(NodeBase):
+    """Tell the caller the number and status of their latest open ticket.
+
+    Plays `prompt`, says the ticket number, plays `<status_prefix><status>`
+    (e.g. ivr/ticket-status-in_progress), sets IVR_TICKET and IVR_AGENT (the
+    agent handling it, for the dialplan), then goes to `next`. A caller with
+    no open ticket - or when tickets cannot be read - goes to `none`.
+    """
+
+    type: Literal["ticket_status"]
+    prompt: PromptName = Field(default="ivr/ticket-number", description="Played before the number.")
+    status_prefix: PromptName = Field(
+        default="ivr/ticket-status-", description="The status prompt is this + the status."
+    )
+    next: Target | None = Field(default=None, description="After the status was told.")
+    none: Target | None = Field(default=None, description="When there is no open ticket.")
+
+    def links(self) -> tuple[Link, ...]:
+        found = list(_next_link(self.next))
+        if self.none is not None:
+            found.append(Link(("none",), self.none, "failure"))
+        return tuple(found)
+
+
+class TicketOpenNode(NodeBase):
+    """Open a new ticket for the caller, tell them its number, set IVR_TICKET.
+
+    `subject` may use caller data (`Call from {caller.first_name}|Call by phone`).
+    An anonymous caller - or a failure to write - goes to `failed`.
+    """
+
+    type: Literal["ticket_open"]
+    subject: str = Field(
+        default="Opened by phone", min_length=1, max_length=200, description="The ticket subject."
+    )
+    prompt: PromptName = Field(
+        default="ivr/ticket-opened", description="Played before the new number."
+    )
+    next: Target | None = Field(default=None, description="After the number was told.")
+    failed: Target | None = Field(default=None, description="When no ticket could be opened.")
+
+    def links(self) -> tuple[Link, ...]:
+        found = list(_next_link(self.next))
+        if self.failed is not None:
+            found.append(Link(("failed",), self.failed, "failure"))
+        return tuple(found)
+
+
 #: The registry of node types. Add new node models here (and a handler in handlers.py).
 NODE_TYPES: Final[tuple[type[NodeBase], ...]] = (
     MenuNode,
@@ -306,6 +356,8 @@ NODE_TYPES: Final[tuple[type[NodeBase], ...]] = (
     SetNode,
     ReturnNode,
     HangupNode,
+    TicketStatusNode,
+    TicketOpenNode,
 )
 
 

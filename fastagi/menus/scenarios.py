@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -30,8 +30,10 @@ from fastagi.menus.problems import MenuError, Problem
 __all__ = [
     "HANGUP_INPUT",
     "SILENCE_INPUT",
+    "GivenTicket",
     "Scenario",
     "ScenarioExpect",
+    "ScenarioGiven",
     "check_scenarios",
     "load_scenarios",
     "qualify_path",
@@ -76,6 +78,31 @@ class ScenarioExpect(_Frozen):
         return self
 
 
+class GivenTicket(_Frozen):
+    """An open ticket the caller has before the call."""
+
+    subject: str = Field(min_length=1, max_length=200)
+    agent: str = Field(default="", pattern=r"^[0-9]{0,20}$", description="Agent's extension.")
+    status: Literal["open", "in_progress", "waiting"] = "open"
+
+
+class ScenarioGiven(_Frozen):
+    """What the caller directory holds about the caller before the call.
+
+    Before each scenario the caller's record is wiped (in a scratch key
+    prefix: `ivr test` never touches real callers) and rebuilt from `given`:
+    a known caller with this profile and these open tickets - or, with
+    `new: true`, a number never seen before. No `given` is a known caller
+    with an empty profile.
+    """
+
+    new: bool = Field(default=False, description="The number has never called (segment new).")
+    profile: dict[str, str] = Field(
+        default_factory=dict, description="Profile fields, e.g. {tags: vip, first_name: Ivan}."
+    )
+    tickets: tuple[GivenTicket, ...] = Field(default=(), max_length=20)
+
+
 class Scenario(_Frozen):
     """One scripted call."""
 
@@ -93,6 +120,9 @@ class Scenario(_Frozen):
         max_length=200,
         description="One item per listening point: digits pressed, '-' silence, 'h' hang up."
         " When the list runs out the caller hangs up.",
+    )
+    given: ScenarioGiven | None = Field(
+        default=None, description="The caller's profile and open tickets before the call."
     )
     expect: ScenarioExpect
 

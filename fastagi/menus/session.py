@@ -18,7 +18,7 @@ from fastagi.events import CallEvent, EventSink
 from fastagi.menus.context import CallContext
 from fastagi.menus.model import Menu, MenuSet
 from fastagi.menus.target import Target
-from fastagi.personalise import PATH_SAFE, render
+from fastagi.personalise import PATH_SAFE, TEXT_SAFE, render_first
 
 __all__ = ["LANGUAGE_VARIABLE", "Finish", "Goto", "MenuCall", "Session", "Step", "seconds_to_ms"]
 
@@ -154,13 +154,11 @@ class Session:
         """
         if "|" not in ref and "{" not in ref:
             return ref
-        variables = self.context.variables
-        *candidates, generic = ref.split("|")
-        for candidate in candidates:
-            filled = render(candidate, variables, PATH_SAFE)
-            if filled is not None:
-                return filled
-        return render(generic, variables, PATH_SAFE) or generic
+        return render_first(ref, self.context.variables, PATH_SAFE)
+
+    def text(self, template: str) -> str:
+        """Text with caller data (`Call from {caller.first_name}|Call by phone`), as for prompts."""
+        return render_first(template, self.context.variables, TEXT_SAFE)
 
     async def play(self, prompt: str | None) -> None:
         """Play `prompt` without barge-in; a missing file is logged and skipped."""

@@ -14,6 +14,7 @@ __all__ = [
     "EmbeddedRedis",
     "EmbeddedRedisError",
     "find_server_binary",
+    "forget_prefix",
     "open_async_client",
     "redis_url",
 ]
@@ -56,3 +57,13 @@ def open_async_client(
         health_check_interval=30,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+async def forget_prefix(client: aioredis.Redis, prefix: str) -> int:
+    """Delete every key under `prefix` (a scratch namespace); return how many."""
+    if not prefix or any(ch in prefix for ch in "*?[]\\"):
+        raise ValueError(f"refusing to delete keys under {prefix!r}")
+    deleted = 0
+    async for key in client.scan_iter(match=f"{prefix}*", count=500):
+        deleted += int(await client.delete(key))
+    return deleted

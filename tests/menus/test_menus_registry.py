@@ -69,7 +69,7 @@ def test_rollback_restores_the_previous_set(live: Path) -> None:
     registry = MenuRegistry()
     old = registry.reload(lambda: load_menus(live))
     main = live / "main.yaml"
-    main.write_text(main.read_text().replace("result: ticket_status", "result: tickets_v2"))
+    main.write_text(main.read_text().replace("result: ticket_agent", "result: ticket_agent_v2"))
     new = registry.reload(lambda: load_menus(live))
     assert new.version != old.version
     assert registry.rollback() is old
