@@ -241,7 +241,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     Exits 1 when a scenario fails.
     """
     from fastagi.menus import MenuError, load_scenarios
-    from fastagi.scenario_runner import TestReport, run_scenarios
+    from fastagi.scenario_runner import ScenarioReport, run_scenarios
     from fastagi.server.app import caller_service
     from fastagi.server.reactor import run_on_reactor_loop
     from fastagi.storage import forget_prefix, redis_url
@@ -266,7 +266,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     with redis_url(settings.redis_url, settings.state_dir) as url:
         callers = caller_service(scratch, url)
 
-        async def run() -> TestReport:
+        async def run() -> ScenarioReport:
             try:
                 return await run_scenarios(menus, scenarios, callers=callers)
             finally:

@@ -53,6 +53,7 @@ class ServerSettings(BaseModel):
     redis_prefix: str = Field("ivr:", pattern=r"^[A-Za-z0-9_.:-]{0,32}$")
     default_region: str = Field("RU", pattern=r"^[A-Z]{2}$")
     lookup_budget: float = Field(0.2, gt=0, le=5)
+    callers: bool = True
     segments_file: Path = Path("config/segments.yaml")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -79,6 +80,7 @@ _ENV_OVERRIDES = {
     "IVR_REDIS_PREFIX": "redis_prefix",
     "IVR_DEFAULT_REGION": "default_region",
     "IVR_SEGMENTS_FILE": "segments_file",
+    "IVR_CALLERS": "callers",
 }
 
 

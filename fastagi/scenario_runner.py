@@ -11,7 +11,7 @@ from fastagi.menus.nodes import MenuNode
 from fastagi.menus.scenarios import ScenarioGiven, qualify_path, relative_path
 from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
 
-__all__ = ["Coverage", "ScenarioOutcome", "TestReport", "run_scenarios"]
+__all__ = ["Coverage", "ScenarioOutcome", "ScenarioReport", "run_scenarios"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Coverage:
 
 
 @dataclass(frozen=True)
-class TestReport:
+class ScenarioReport:
     outcomes: list[ScenarioOutcome]
     coverage: Coverage
     failures: list[ScenarioOutcome] = field(default_factory=list)
@@ -113,7 +113,7 @@ async def _seed(callers: CallerService, scenario: Scenario) -> None:
 
 async def run_scenarios(
     menus: MenuSet, scenarios: Sequence[Scenario], *, callers: CallerService | None = None
-) -> TestReport:
+) -> ScenarioReport:
     """Place every scenario's call through the emulator; compare and measure coverage.
 
     With `callers` (a directory in a scratch prefix), callers are looked up and
@@ -134,7 +134,7 @@ async def run_scenarios(
         ScenarioOutcome(scenario, result, _mismatches(scenario, result))
         for scenario, result in zip(scenarios, results, strict=True)
     ]
-    return TestReport(
+    return ScenarioReport(
         outcomes=outcomes,
         coverage=_coverage(menus, results),
         failures=[o for o in outcomes if not o.passed],

@@ -33,6 +33,9 @@ HOLD_CALLS = 2000
 HOLD_RSS_MIB = 500.0
 SETUPS_PER_S = 500.0
 P99_MS = 2.0
+#: Issue 3: what caller lookups may cost (ours against ours-nocallers).
+LOOKUP_P99_MS = 1.0
+LOOKUP_THROUGHPUT_LOSS = 0.15
 P99_RATE = 200.0
 BARE_FACTOR = 1.5
 
@@ -72,6 +75,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _setup_p99(peer: dict[str, Any]) -> float | None:
+    """p99 of the call setup: environment block sent -> first command back."""
+    by_command = peer["rate"]["overhead_by_command_ms"]
+    return by_command[0]["p99"] if by_command else None
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0:
         return None
@@ -90,7 +99,7 @@ def _get(peers: dict[str, Any], name: str, *path: str) -> Any:
 def ratios(peers: dict[str, Any]) -> dict[str, Any]:
     """ours / panoramisk and ours / bare, on wall rate, CPU capacity, p99 and RSS."""
     result: dict[str, Any] = {}
-    for other in ("panoramisk", "bare"):
+    for other in ("ours-nocallers", "panoramisk", "bare"):
         if other not in peers or "ours" not in peers:
             continue
         result[f"ours_over_{other}"] = {
@@ -164,6 +173,11 @@ def targets(
         }
     )
     for other, bound_ratio, label in (
+        (
+            "ours-nocallers",
+            1.0 - LOOKUP_THROUGHPUT_LOSS,
+            f"caller lookups cost under {LOOKUP_THROUGHPUT_LOSS:.0%} of setups/s",
+        ),
         ("panoramisk", 1.0, "throughput not below panoramisk's"),
         ("bare", 1.0 / BARE_FACTOR, f"throughput within {BARE_FACTOR:g}x of the bare responder"),
     ):
@@ -179,6 +193,24 @@ def targets(
                 "value": f"ours/{other} = {ratio} per CPU-second ({wall_ratio} on wall rate)",
                 "met": None if ratio is None else ratio >= bound_ratio,
                 "basis": "setups per server CPU-second (same work, generator-independent)",
+            }
+        )
+    plain = peers.get("ours-nocallers")
+    if plain is not None:
+        with_lookup, without_p99 = _setup_p99(ours), _setup_p99(plain)
+        added = (
+            None
+            if with_lookup is None or without_p99 is None
+            else round(with_lookup - without_p99, 3)
+        )
+        out.append(
+            {
+                "target": f"caller lookup + segment choice add under {LOOKUP_P99_MS:g} ms p99 "
+                f"to call setup at {P99_RATE:g} calls/s",
+                "value": f"setup (environment -> first command) p99 {with_lookup} ms with "
+                f"lookups, {without_p99} ms without: +{added} ms",
+                "met": None if added is None else added < LOOKUP_P99_MS,
+                "basis": "fixed-rate phase, first command of each call",
             }
         )
     return out

@@ -51,7 +51,9 @@ __all__ = [
     "run_bench",
 ]
 
-PEERS = ("ours", "panoramisk", "bare")
+#: "ours-nocallers" is our server with caller lookups off (IVR_CALLERS=false):
+#: the Redis-free figure the cost of personalisation is measured against.
+PEERS = ("ours", "ours-nocallers", "panoramisk", "bare")
 
 #: Small numbers for a smoke run (`ivr bench --quick`).
 QUICK: dict[str, Any] = {
@@ -207,7 +209,12 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
         commands_file = ctx.workdir / "commands.txt"
         commands_file.write_text("\n".join(ctx.scenario.expected) + "\n", encoding="utf-8")
         for name in options.peers:
-            if name != "ours":
+            if name == "ours-nocallers":
+                child = _our_server(ctx, callers=False)
+                ctx.progress(f"starting our server without caller lookups on port {child.port}")
+                _start(child)
+                servers[name] = child
+            elif name != "ours":
                 child = _peer_server(ctx, name, commands_file)
                 ctx.progress(f"starting {name} on port {child.port}")
                 _start(child)
@@ -235,8 +242,8 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
 
 def _stop(ctx: _Context, child: ChildServer) -> None:
     child.stop()
-    if child.name == "ours":
-        _stop_leftover_redis(ctx.workdir / "state-ours")
+    if child.name.startswith("ours"):
+        _stop_leftover_redis(ctx.workdir / f"state-{child.name}")
 
 
 # -- the servers --------------------------------------------------------------------
@@ -261,13 +268,14 @@ def _ivr_argv() -> list[str]:
     return [sys.executable, "-c", "import sys; from fastagi.cli import main; sys.exit(main())"]
 
 
-def _our_server(ctx: _Context) -> ChildServer:
+def _our_server(ctx: _Context, *, callers: bool = True) -> ChildServer:
     options = ctx.options
     port = free_port()
-    state = ctx.workdir / "state-ours"
+    name = "ours" if callers else "ours-nocallers"
+    state = ctx.workdir / f"state-{name}"
     state.mkdir()
     return ChildServer(
-        name="ours",
+        name=name,
         argv=[*_ivr_argv(), "serve", "--port", str(port)],
         port=port,
         # The embedded Redis lives in a private state dir; no REDIS_URL, no config
@@ -278,10 +286,11 @@ def _our_server(ctx: _Context) -> ChildServer:
                 "IVR_STATE_DIR": str(state),
                 "IVR_MENUS_DIR": str(ctx.menus_dir),
                 "IVR_MAX_CALLS": str(max(2000, options.hold + 64)),
+                "IVR_CALLERS": "true" if callers else "false",
             }
         ),
         cwd=ctx.workdir,
-        log_path=ctx.workdir / "ours.log",
+        log_path=ctx.workdir / f"{name}.log",
         cpu=ctx.server_cpu,
     )
 

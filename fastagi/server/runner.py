@@ -42,7 +42,7 @@ def run_forever(settings: ServerSettings) -> int:
     try:
         with redis_url(settings.redis_url, settings.state_dir) as url:
             try:
-                callers = caller_service(settings, url)
+                callers = caller_service(settings, url) if settings.callers else None
                 server = start_server(settings, control=True, callers=callers)
             except MenuError as exc:
                 print(
@@ -63,7 +63,8 @@ def run_forever(settings: ServerSettings) -> int:
 
                 async def stop() -> int:
                     cut = await server.stop()
-                    await callers.drain()  # history writes still in flight
+                    if callers is not None:
+                        await callers.drain()  # history writes still in flight
                     return cut
 
                 return Deferred.fromFuture(asyncio.ensure_future(stop()))

@@ -11,7 +11,7 @@ import pytest
 from fastagi.config import ServerSettings
 from fastagi.events import EventRecorder
 from fastagi.menus import MenuSet, load_menus, load_scenarios
-from fastagi.scenario_runner import TestReport, run_scenarios
+from fastagi.scenario_runner import ScenarioReport, run_scenarios
 from fastagi.server.app import caller_service, start_server
 from fastagi.server.reactor import run_on_reactor_loop
 from fastagi.simulate import SimulatedCall, simulate_calls
@@ -47,7 +47,7 @@ def test_every_demo_scenario_passes_and_covers_every_option(
     )
     callers = caller_service(settings, redis_server_url)
 
-    async def run() -> TestReport:
+    async def run() -> ScenarioReport:
         try:
             return await run_scenarios(demo, scenarios, callers=callers)
         finally:
