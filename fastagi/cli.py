@@ -332,3 +332,70 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
+
+
+@click.group(name="menu")
+def menu_group() -> None:
+    """Menus as a caller meets them."""
+
+
+@menu_group.command(name="show")
+@config_option
+@click.option("--caller", required=True, help="The caller's number, in any written form.")
+@click.option("--menu", "requested", default="main", show_default=True,
+              help="The menu the dialplan names (the script path).")  # fmt: skip
+def menu_show(config: Path | None, caller: str, requested: str) -> None:
+    """The menu this caller would get right now, and the layer each part came from.
+
+    Reads the caller's profile without recording a call: personal menu >
+    segment menu > the menu the dialplan names; then the first route of that
+    menu that would send them elsewhere.
+    """
+    import asyncio
+    from datetime import UTC, datetime
+
+    from fastagi.callers import CallerProfile
+    from fastagi.callers.conditions import EvalContext
+    from fastagi.cli_callers import load_rules, open_directory
+    from fastagi.personalise import choose_menu
+    from fastagi.storage import redis_url
+
+    settings = _settings(config)
+    menus = _load_menus((), settings)
+    if requested not in menus:
+        raise click.ClickException(f"no menu {requested!r}; menus: {', '.join(sorted(menus))}")
+    rules = load_rules(settings)
+
+    async def lookup(url: str) -> CallerProfile:
+        async with open_directory(url, settings) as directory:
+            number = directory.caller_number(caller)
+            if number is None:
+                click.echo(f"{caller}: withheld or not a number: an anonymous caller")
+                return CallerProfile.anonymous_caller()
+            found = await directory.get(number, windows=rules.windows())
+            if found is None:
+                click.echo(f"{number}: not in the directory; as their first call:")
+                return CallerProfile(number=number, is_new=True)
+            return found
+
+    with redis_url(settings.redis_url, settings.state_dir) as url:
+        profile = asyncio.run(lookup(url))
+    now = datetime.now(UTC)
+    match = rules.classify(profile, now)
+    choice = choose_menu(requested, profile, match, menus)
+    rule = "" if match.rule_index is None else f" (rule {match.rule_index + 1})"
+    click.echo(f"segment:  {match.segment}{rule}: {'; '.join(match.reasons)}")
+    click.echo(f"menu:     {choice.menu}  [{choice.layer}: {choice.reason}]")
+    menu = menus[choice.menu]
+    facts = EvalContext(profile, now, segment=match.segment)
+    for index, route in enumerate(menu.routes, start=1):
+        if route.when.evaluate(facts):
+            click.echo(f"route {index}: {route.when.explain(facts)} -> {route.goto}")
+            break
+    else:
+        click.echo(f"start:    {menu.start} (no route applies)")
+    if profile.language:
+        click.echo(f"language: {profile.language} (from the profile)")
+
+
+main.add_command(menu_group)

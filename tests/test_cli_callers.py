@@ -72,3 +72,25 @@ def test_seed_demo_loads_every_segment() -> None:
     assert code == 0, out
     code, out = ivr("callers", "show", "+79161000004")
     assert "segment: has_open_ticket" in out and "open tickets: 1" in out
+
+
+def test_menu_show_names_the_layer_each_part_came_from() -> None:
+    ivr("callers", "set", "+79161110001", "tags=vip")
+    code, out = ivr("menu", "show", "--caller", "89161110001")
+    assert code == 0, out
+    assert "segment:  vip" in out and "menu:     vip  [segment" in out
+
+    ivr("callers", "set", "+79161110002", "tags=vip", "menu=personal_ivanov")
+    code, out = ivr("menu", "show", "--caller", "+79161110002")
+    assert "menu:     personal_ivanov  [personal" in out
+
+    code, out = ivr("menu", "show", "--caller", "+79165550000")
+    assert "not in the directory" in out
+    assert "segment:  new" in out and "-> new_caller" in out
+
+
+def test_menu_show_does_not_record_a_call() -> None:
+    ivr("callers", "set", "+79161110003", "first_name=Oleg")
+    ivr("menu", "show", "--caller", "+79161110003")
+    code, out = ivr("callers", "show", "+79161110003")
+    assert "call_count: 0" in out

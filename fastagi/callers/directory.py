@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from redis import asyncio as aioredis
@@ -52,7 +52,38 @@ HISTORY_MAXLEN = 1000
 DEFAULT_BUDGET = 0.2
 
 _DAY = 86400.0
-_RECORDED = 7  # commands in identify's pipeline before the window counts
+#: identify's one round trip, as a server-side script: the client sends one
+#: command and parses one reply instead of a pipeline of eight - the client's
+#: work was most of what a lookup cost the server (docs/benchmarks.md).
+#: KEYS: profile hash, calls zset. ARGV: now as ISO text, now as a score, the
+#: zset member, the retention cutoff score, the zset TTL, then one window
+#: start score per window. Returns {profile pairs, first_call set?, call
+#: count, failed writes, window counts...}. Reading the profile must work
+#: (a key of the wrong type is an error: the caller gets the default menu);
+#: a write that fails (a damaged counter) is counted, and the profile still served.
+_IDENTIFY_LUA = """
+local profile = redis.call('HGETALL', KEYS[1])
+local failed = 0
+local function try(...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    failed = failed + 1
+    return false
+  end
+  return reply
+end
+local first = try('HSETNX', KEYS[1], 'first_call', ARGV[1])
+try('HSET', KEYS[1], 'last_call', ARGV[1])
+local count = try('HINCRBY', KEYS[1], 'call_count', 1)
+try('ZADD', KEYS[2], ARGV[2], ARGV[3])
+try('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+try('EXPIRE', KEYS[2], ARGV[5])
+local result = {profile, first, count, failed}
+for i = 6, #ARGV do
+  result[#result + 1] = try('ZCOUNT', KEYS[2], ARGV[i], '+inf')
+end
+return result
+"""
 _UNIQUEID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _HISTORY_FIELD = re.compile(r"[a-z0-9_]{1,40}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -112,6 +143,7 @@ class CallerDirectory:
         self.degraded_lookups = 0
         self._lookup_log = LogThrottle()
         self._history_log = LogThrottle()
+        self._identify_script = redis.register_script(_IDENTIFY_LUA)
 
     # -- numbers -----------------------------------------------------------
 
@@ -189,36 +221,34 @@ class CallerDirectory:
         when = iso_utc(now)
         profile_key, calls_key = self.keys.caller(number), self.keys.calls(number)
         tag = _UNIQUEID_UNSAFE.sub("", uniqueid)[:64] or secrets.token_hex(4)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(profile_key)
-            pipe.hsetnx(profile_key, "first_call", when)
-            pipe.hset(profile_key, "last_call", when)
-            pipe.hincrby(profile_key, "call_count", 1)
-            pipe.zadd(calls_key, {f"{now:.6f}:{tag}": now})
-            pipe.zremrangebyscore(calls_key, "-inf", f"({now - CALLS_RETENTION_DAYS * _DAY}")
-            pipe.expire(calls_key, int(CALLS_RETENTION_DAYS * _DAY))
-            # _RECORDED replies so far; the window counts follow.
-            for day in days:
-                pipe.zcount(calls_key, now - day * _DAY, "+inf")
-            replies = await pipe.execute(raise_on_error=False)
-        if isinstance(replies[0], Exception):
-            raise replies[0]
-        before = as_fields(replies[0])
-        failed = [reply for reply in replies[1:] if isinstance(reply, Exception)]
+        args: list[str | float | int] = [
+            when,
+            now,
+            f"{now:.6f}:{tag}",
+            now - CALLS_RETENTION_DAYS * _DAY,
+            int(CALLS_RETENTION_DAYS * _DAY),
+            *(now - day * _DAY for day in days),
+        ]
+        reply = await self._identify_script(keys=[profile_key, calls_key], args=args)
+        if not isinstance(reply, list) or len(reply) != 4 + len(days):
+            raise ValueError(f"unexpected reply to the caller lookup: {str(reply)[:200]}")
+        pairs, first_call, count, failed, *windows = reply
+        if not isinstance(pairs, list):
+            raise ValueError("unexpected profile in the caller lookup reply")
         if failed:
             # The profile was read; serve it even if its counters are damaged.
-            log.warning("recording a call of %s failed in part: %.200s", number, failed[0])
+            log.warning("recording a call of %s failed in part (%s writes)", number, failed)
+        before = as_fields(dict(zip(pairs[::2], pairs[1::2], strict=True)))
         fields = dict(before)
-        first_call_set = replies[1] == 1
+        first_call_set = first_call == 1
         if first_call_set:
             fields["first_call"] = when
         fields["last_call"] = when
-        count = replies[3]
         if isinstance(count, int):
             fields["call_count"] = str(count)
         counts = {
-            day: reply if isinstance(reply, int) else 0
-            for day, reply in zip(days, replies[_RECORDED:], strict=True)
+            day: value if isinstance(value, int) else 0
+            for day, value in zip(days, windows, strict=True)
         }
         return CallerProfile(
             number=number,
@@ -397,32 +427,59 @@ class CallerDirectory:
         `history_write_failures` and returns False. A withheld or invalid
         number returns False (nothing to record, not a failure).
         """
-        number_e164 = self.caller_number(number)
-        if number_e164 is None:
+        if self.caller_number(number) is None:
             return False
-        key = self.keys.history(number_e164)
-        fields = redis_mapping(_history_entry(entry, self.clock()))
+        return await self.record_calls([(number, entry)]) == 1
+
+    async def record_calls(self, calls: Sequence[tuple[str, Mapping[str, str]]]) -> int:
+        """Append many calls to their callers' histories in one round trip; return how many.
+
+        As `record_call` for each (one retry on a connection error, never
+        raises, failures counted); a busy server batches its history writes
+        through here, since a round trip costs the client more than its XADDs.
+        """
+        now = self.clock()
+        writes = []
+        for number, entry in calls:
+            e164 = self.caller_number(number)
+            if e164 is not None:
+                fields = redis_mapping(_history_entry(entry, now))
+                writes.append((self.keys.history(e164), fields))
+        if not writes:
+            return 0
         error: Exception | None = None
         for _attempt in range(2):
             try:
-                await self.redis.xadd(key, fields, maxlen=HISTORY_MAXLEN, approximate=True)
-                return True
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key, fields in writes:
+                        pipe.xadd(key, fields, maxlen=HISTORY_MAXLEN, approximate=True)
+                    replies = await pipe.execute(raise_on_error=False)
+                failed = [reply for reply in replies if isinstance(reply, Exception)]
+                if failed:
+                    error = failed[0]
+                    self._history_failed(len(failed), error)
+                return len(writes) - len(failed)
             except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
                 error = exc  # the connection is re-made on the retry
             except Exception as exc:  # never into the call: count it instead
                 error = exc
                 break
-        self.history_write_failures += 1
+        assert error is not None
+        self._history_failed(len(writes), error)
+        return 0
+
+    def _history_failed(self, count: int, error: Exception) -> None:
+        self.history_write_failures += count
         held = self._history_log.allow()
         if held is not None:
             log.warning(
-                "history of %s not written: %s: %.200s%s",
-                number_e164,
+                "%d history entr%s not written: %s: %.200s%s",
+                count,
+                "y" if count == 1 else "ies",
                 type(error).__name__,
                 error,
                 f" ({held} more since the last report)" if held else "",
             )
-        return False
 
     async def history(self, number: str, limit: int = 10) -> list[dict[str, str]]:
         """The caller's last `limit` history entries, newest first; each has its stream `id`."""

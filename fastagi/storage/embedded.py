@@ -156,6 +156,11 @@ class EmbeddedRedis:
             start_new_session=True,
         )
         self.pid_path.write_text(str(process.pid))
+        # A server pinned to one core (taskset, systemd CPUAffinity=) must not
+        # pin its Redis there too: every lookup would then wait for a context
+        # switch on that core. Redis may run on any core.
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setaffinity(process.pid, range(os.cpu_count() or 1))
         deadline = time.monotonic() + self._start_timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
