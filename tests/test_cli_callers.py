@@ -82,9 +82,11 @@ def test_menu_show_names_the_layer_each_part_came_from() -> None:
 
     ivr("callers", "set", "+79161110002", "tags=vip", "menu=personal_ivanov")
     code, out = ivr("menu", "show", "--caller", "+79161110002")
+    assert code == 0, out
     assert "menu:     personal_ivanov  [personal" in out
 
     code, out = ivr("menu", "show", "--caller", "+79165550000")
+    assert code == 0, out
     assert "not in the directory" in out
     assert "segment:  new" in out and "-> new_caller" in out
 
@@ -93,4 +95,5 @@ def test_menu_show_does_not_record_a_call() -> None:
     ivr("callers", "set", "+79161110003", "first_name=Oleg")
     ivr("menu", "show", "--caller", "+79161110003")
     code, out = ivr("callers", "show", "+79161110003")
+    assert code == 0, out
     assert "call_count: 0" in out
