@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_utc, redis_mapping
+from fastagi.callers.batching import ScriptBatcher
 from fastagi.callers.fields import clean_fields
 from fastagi.callers.keys import DEFAULT_PREFIX, Keys, check_ticket_id
 from fastagi.callers.phone import InvalidNumber, check_region, is_anonymous, normalize
@@ -143,7 +144,7 @@ class CallerDirectory:
         self.degraded_lookups = 0
         self._lookup_log = LogThrottle()
         self._history_log = LogThrottle()
-        self._identify_script = redis.register_script(_IDENTIFY_LUA)
+        self._lookups = ScriptBatcher(redis, redis.register_script(_IDENTIFY_LUA))
 
     # -- numbers -----------------------------------------------------------
 
@@ -229,7 +230,7 @@ class CallerDirectory:
             int(CALLS_RETENTION_DAYS * _DAY),
             *(now - day * _DAY for day in days),
         ]
-        reply = await self._identify_script(keys=[profile_key, calls_key], args=args)
+        reply = await self._lookups.submit([profile_key, calls_key], args)
         if not isinstance(reply, list) or len(reply) != 4 + len(days):
             raise ValueError(f"unexpected reply to the caller lookup: {str(reply)[:200]}")
         pairs, first_call, count, failed, *windows = reply

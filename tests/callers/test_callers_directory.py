@@ -328,3 +328,30 @@ def test_lookups_cut_short_never_mix_up_replies(with_directory: Run) -> None:
                 assert profile.get("first_name") == f"n{number[-7:]}"
 
     with_directory(body)
+
+
+def test_lookups_that_start_together_share_one_round_trip(
+    with_directory: Run, round_trips: list[int]
+) -> None:
+    async def body(d: CallerDirectory) -> None:
+        numbers = [f"+7916123{n:04d}" for n in range(20)]
+        for number in numbers:
+            await d.upsert(number, {"first_name": f"N{number[-4:]}"})
+        await d.identify(numbers[0])  # the script is loaded on the server now
+        before = round_trips[0]
+        profiles = await asyncio.gather(*(d.identify(number) for number in numbers))
+        assert round_trips[0] - before == 1
+        # Each caller got their own reply, in spite of the shared pipeline.
+        assert [p.get("first_name") for p in profiles] == [f"N{n[-4:]}" for n in numbers]
+
+    with_directory(body)
+
+
+def test_lookup_survives_the_server_forgetting_its_scripts(with_directory: Run) -> None:
+    async def body(d: CallerDirectory) -> None:
+        await d.identify(NUMBER)
+        await d.redis.script_flush()  # as after a Redis restart
+        profile = await d.identify(NUMBER)
+        assert not profile.degraded and profile.call_count == 2
+
+    with_directory(body)
