@@ -134,7 +134,8 @@ async def run_say(session: Session, node: SayNode) -> Step:
 @node_handler(SetNode)
 async def run_set(session: Session, node: SetNode) -> Step:
     for name, value in node.variables.items():
-        await session.set_variable(name, value)
+        # Caller data in a value ("{caller.manager}|100"), as in prompts.
+        await session.set_variable(name, session.text(value) if "{" in value else value)
     return _next(node.next)
 
 

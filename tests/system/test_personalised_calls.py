@@ -85,13 +85,14 @@ def test_vip_caller_lands_in_the_vip_menu(redis_server_url: str, demo: MenuSet) 
     assert "ivr/vip-greeting" in result.prompts
     assert "ivr/main-greeting" not in result.prompts
     assert result.variables.get("IVR_RESULT") == "manager"
+    assert result.variables.get("IVR_MANAGER") == "100"  # no manager on file: reception
     assert result.variables.get("IVRSTATUS") == "SUCCESS"
 
 
 def test_personal_menu_wins_over_the_vip_segment(redis_server_url: str, demo: MenuSet) -> None:
     async def scenario() -> CallResult:
         async with _serving(redis_server_url, demo) as rig:
-            fields = {"tags": "vip", "menu": "personal_ivanov", "name": "Ivan Ivanov"}
+            fields = {"tags": "vip", "menu": "personal_ivanov", "manager": "207"}
             await rig.service.directory.upsert("+79161110002", fields)
             return await rig.call("+79161110002")
 
@@ -99,6 +100,7 @@ def test_personal_menu_wins_over_the_vip_segment(redis_server_url: str, demo: Me
     assert result.prompts[:1] == ["ivr/personal-ivanov-greeting"]
     assert "ivr/vip-greeting" not in result.prompts
     assert result.variables.get("IVR_RESULT") == "manager"
+    assert result.variables.get("IVR_MANAGER") == "207"  # their own manager, from the profile
 
 
 def test_new_number_becomes_a_contact_with_history(redis_server_url: str, demo: MenuSet) -> None:
