@@ -8,20 +8,22 @@ withheld or unparseable caller ID never touches Redis.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_utc, redis_mapping
-from fastagi.callers.batching import ScriptBatcher
+from fastagi.callers.batching import CommandBatcher
 from fastagi.callers.fields import clean_fields
 from fastagi.callers.keys import DEFAULT_PREFIX, Keys, check_ticket_id
 from fastagi.callers.phone import InvalidNumber, check_region, is_anonymous, normalize
@@ -53,6 +55,8 @@ HISTORY_MAXLEN = 1000
 DEFAULT_BUDGET = 0.2
 
 _DAY = 86400.0
+_RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+
 #: identify's one round trip, as a server-side script: the client sends one
 #: command and parses one reply instead of a pipeline of eight - the client's
 #: work was most of what a lookup cost the server (docs/benchmarks.md).
@@ -144,7 +148,8 @@ class CallerDirectory:
         self.degraded_lookups = 0
         self._lookup_log = LogThrottle()
         self._history_log = LogThrottle()
-        self._lookups = ScriptBatcher(redis, redis.register_script(_IDENTIFY_LUA))
+        self._batch = CommandBatcher(redis)
+        self._identify_sha = hashlib.sha1(_IDENTIFY_LUA.encode()).hexdigest()
 
     # -- numbers -----------------------------------------------------------
 
@@ -230,7 +235,13 @@ class CallerDirectory:
             int(CALLS_RETENTION_DAYS * _DAY),
             *(now - day * _DAY for day in days),
         ]
-        reply = await self._lookups.submit([profile_key, calls_key], args)
+        command = ("EVALSHA", self._identify_sha, 2, profile_key, calls_key, *args)
+        try:
+            reply = await self._batch.submit(*command)
+        except NoScriptError:
+            # A fresh or restarted server: load the script, then ask again.
+            await self.redis.script_load(_IDENTIFY_LUA)
+            reply = await self._batch.submit(*command)
         if not isinstance(reply, list) or len(reply) != 4 + len(days):
             raise ValueError(f"unexpected reply to the caller lookup: {str(reply)[:200]}")
         pairs, first_call, count, failed, *windows = reply
@@ -448,28 +459,37 @@ class CallerDirectory:
                 writes.append((self.keys.history(e164), fields))
         if not writes:
             return 0
-        error: Exception | None = None
+        written = 0
+        error: BaseException | None = None
         for _attempt in range(2):
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for key, fields in writes:
-                        pipe.xadd(key, fields, maxlen=HISTORY_MAXLEN, approximate=True)
-                    replies = await pipe.execute(raise_on_error=False)
-                failed = [reply for reply in replies if isinstance(reply, Exception)]
-                if failed:
-                    error = failed[0]
-                    self._history_failed(len(failed), error)
-                return len(writes) - len(failed)
-            except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
-                error = exc  # the connection is re-made on the retry
-            except Exception as exc:  # never into the call: count it instead
-                error = exc
-                break
+            replies = await asyncio.gather(
+                *(self._xadd(key, fields) for key, fields in writes), return_exceptions=True
+            )
+            failed = [
+                (write, reply)
+                for write, reply in zip(writes, replies, strict=True)
+                if isinstance(reply, BaseException)
+            ]
+            written += len(writes) - len(failed)
+            if not failed:
+                return written
+            error = failed[0][1]
+            # A connection error is retried once (the connection is re-made);
+            # anything else (a key of the wrong type, say) is final.
+            writes = [write for write, reply in failed if isinstance(reply, _RETRYABLE)]
+            if len(writes) < len(failed):
+                self._history_failed(len(failed) - len(writes), error)
+            if not writes:
+                return written
         assert error is not None
         self._history_failed(len(writes), error)
-        return 0
+        return written
 
-    def _history_failed(self, count: int, error: Exception) -> None:
+    def _xadd(self, key: str, fields: Mapping[str, str]) -> asyncio.Future[Any]:
+        flat = [item for pair in fields.items() for item in pair]
+        return self._batch.submit("XADD", key, "MAXLEN", "~", HISTORY_MAXLEN, "*", *flat)
+
+    def _history_failed(self, count: int, error: BaseException) -> None:
         self.history_write_failures += count
         held = self._history_log.allow()
         if held is not None:

@@ -18,10 +18,7 @@ from fastagi.callers.segments import SegmentMatch, SegmentRules
 from fastagi.menus.context import CallContext
 from fastagi.personalise import caller_variables
 
-__all__ = ["HISTORY_BATCH", "CallerService"]
-
-#: Most history entries written in one round trip.
-HISTORY_BATCH = 200
+__all__ = ["CallerService"]
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +37,7 @@ class CallerService:
         self.rules = rules
         self._now = now
         self._windows = rules.windows()
-        # History entries wait here for the next batch write (see remember).
-        self._queue: list[tuple[str, Mapping[str, str]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[bool]] = set()
 
     async def identify(self, callerid: str, uniqueid: str) -> tuple[CallContext, SegmentMatch]:
         """The caller's context for the menus, and the segment rule that matched."""
@@ -62,22 +57,16 @@ class CallerService:
     def remember(self, context: CallContext, entry: Mapping[str, str]) -> None:
         """Append the call to the caller's history, in the background (never raises).
 
-        Entries are written in batches: one round trip for all the calls that
-        ended while the previous batch was being written.
+        The directory sends the writes of calls ending together in one round trip.
         """
         number = context.profile.number
         if not number or context.profile.degraded:
             return  # nobody to file it under, or Redis is known to be in trouble
-        self._queue.append((number, entry))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write_batches())
-
-    async def _write_batches(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[:HISTORY_BATCH], self._queue[HISTORY_BATCH:]
-            await self.directory.record_calls(batch)
+        task = asyncio.ensure_future(self.directory.record_call(number, entry))
+        self._writes.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._writes.discard)
 
     async def drain(self) -> None:
         """Wait until the history entries of ended calls are written (at shutdown)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
