@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -36,7 +36,6 @@ class RunningServer:
     registry: MenuRegistry
     port: IListeningPort
     control_port: IListeningPort | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def address(self) -> tuple[str, int]:
