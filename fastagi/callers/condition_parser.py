@@ -182,14 +182,9 @@ class _Parser:
     # -- problems ---------------------------------------------------------
 
     def _locate(self, path: PathKey, at_key: bool) -> tuple[int | None, int | None]:
-        from fastagi.menus._yaml import nearest_position
+        from fastagi.menus._yaml import locate
 
-        found, position = nearest_position(self.positions, path)
-        if position is None:
-            return None, None
-        if (at_key or found != path) and position.key_line is not None:
-            return position.key_line, position.key_column
-        return position.line, position.column
+        return locate(self.positions, path, at_key=at_key)
 
     def problem(
         self,

@@ -276,15 +276,10 @@ class _Reader:
         at_key: bool = False,
         severity: Severity = "error",
     ) -> None:
-        from fastagi.menus._yaml import nearest_position
+        from fastagi.menus._yaml import locate
         from fastagi.menus.problems import Problem, render_key_path
 
-        found, position = nearest_position(self.doc.positions, path)
-        line = column = None
-        if position is not None:
-            use_key = (at_key or found != path) and position.key_line is not None
-            line = position.key_line if use_key else position.line
-            column = position.key_column if use_key else position.column
+        line, column = locate(self.doc.positions, path, at_key=at_key)
         self.problems.append(
             Problem(
                 self.doc.file,

@@ -36,6 +36,7 @@ __all__ = [
     "PathKey",
     "Position",
     "YamlDocument",
+    "locate",
     "nearest_position",
     "parse_yaml",
     "read_yaml",
@@ -87,6 +88,23 @@ def nearest_position(
         if found is not None:
             return path[:end], found
     return (), None
+
+
+def locate(
+    positions: Mapping[PathKey, Position], path: PathKey, *, at_key: bool = False
+) -> tuple[int | None, int | None]:
+    """(line, column) of `path`, or of its nearest parent that has a position.
+
+    The key's own position is given when `at_key` is set, or when only a
+    parent was found (pointing at the parent's key reads better than at its
+    whole value).
+    """
+    found, position = nearest_position(positions, path)
+    if position is None:
+        return None, None
+    if (at_key or found != path) and position.key_line is not None:
+        return position.key_line, position.key_column
+    return position.line, position.column
 
 
 class _LimitError(ComposerError):

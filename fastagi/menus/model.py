@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fastagi.menus._yaml import PathKey, Position, nearest_position
+from fastagi.menus._yaml import PathKey, Position, locate
 from fastagi.menus.fields import Language, MenuName, NodeId
 from fastagi.menus.nodes import MenuDefaults, MenuNode, MenuSettings, Node, NodeBase
 from fastagi.menus.problems import Problem, Severity, render_key_path
@@ -65,12 +65,7 @@ class MenuSource:
 
     def locate(self, key_path: PathKey, *, at_key: bool = False) -> tuple[int | None, int | None]:
         """(line, column) of `key_path` or its nearest parent; the key itself if `at_key`."""
-        found_path, position = nearest_position(self.positions, key_path)
-        if position is None:
-            return None, None
-        if (at_key or found_path != key_path) and position.key_line is not None:
-            return position.key_line, position.key_column
-        return position.line, position.column
+        return locate(self.positions, key_path, at_key=at_key)
 
     def problem(
         self,
