@@ -181,11 +181,6 @@ class _Parser:
 
     # -- problems ---------------------------------------------------------
 
-    def _locate(self, path: PathKey, at_key: bool) -> tuple[int | None, int | None]:
-        from fastagi.menus._yaml import locate
-
-        return locate(self.positions, path, at_key=at_key)
-
     def problem(
         self,
         path: PathKey,
@@ -196,20 +191,11 @@ class _Parser:
         at_key: bool = False,
         severity: Severity = "error",
     ) -> None:
-        from fastagi.menus.problems import Problem, render_key_path
+        from fastagi.menus.model import MenuSource
 
-        line, column = self._locate(path, at_key)
+        source = MenuSource(file=self.file, positions=self.positions)
         self.problems.append(
-            Problem(
-                file=self.file,
-                line=line,
-                column=column,
-                key_path=render_key_path(path),
-                message=message,
-                hint=hint,
-                severity=severity,
-                code=code,
-            )
+            source.problem(path, message, hint=hint, severity=severity, code=code, at_key=at_key)
         )
         if severity == "error":
             self.failed = True

@@ -276,21 +276,11 @@ class _Reader:
         at_key: bool = False,
         severity: Severity = "error",
     ) -> None:
-        from fastagi.menus._yaml import locate
-        from fastagi.menus.problems import Problem, render_key_path
+        from fastagi.menus.model import MenuSource
 
-        line, column = locate(self.doc.positions, path, at_key=at_key)
+        source = MenuSource(file=self.doc.file, positions=self.doc.positions)
         self.problems.append(
-            Problem(
-                self.doc.file,
-                line,
-                column,
-                render_key_path(path),
-                message,
-                hint,
-                severity,
-                code,
-            )
+            source.problem(path, message, hint=hint, severity=severity, code=code, at_key=at_key)
         )
 
     def line(self, path: PathKey, *, at_key: bool = False) -> int | None:
