@@ -38,12 +38,16 @@ DEFAULT_EXEC_ALLOWLIST = frozenset(
 class CommandChannel(Protocol):
     """Sends one AGI command and returns Asterisk's final reply.
 
-    Raises `CallHangup` when the caller is gone and `CommandTimeout` when
-    Asterisk does not answer in time. Interim `100 Trying` replies are
+    Raises `CallHangup` when the caller is gone (unless `after_hangup`: Asterisk
+    still runs a few commands - GET VARIABLE, SET VARIABLE... - on a hung-up
+    channel while the AGI lasts) and `CommandTimeout` when Asterisk does not
+    answer in time. Interim `100 Trying` replies are
     consumed by the channel, never returned.
     """
 
-    async def send_command(self, name: str, args: Sequence[str]) -> Reply: ...
+    async def send_command(
+        self, name: str, args: Sequence[str], *, after_hangup: bool = False
+    ) -> Reply: ...
 
 
 class ExecNotAllowed(AGIError):
@@ -157,6 +161,20 @@ class Call:
     async def get_variable(self, name: str) -> str | None:
         """A channel variable's value, or None when it is not set."""
         reply = await self.command("GET VARIABLE", name)
+        return reply.data if reply.result_int == 1 else None
+
+    async def get_full_variable(self, expression: str, *, after_hangup: bool = False) -> str | None:
+        """`expression` with its ${...} expanded by Asterisk (GET FULL VARIABLE).
+
+        With `after_hangup` it is sent even when the caller has hung up: Asterisk
+        allows it on a dead channel, which is how actions read the status a
+        dialplan subroutine left when the caller hung up inside it.
+        """
+        reply = await self._channel.send_command(
+            "GET FULL VARIABLE", (expression,), after_hangup=after_hangup
+        )
+        if reply.code != 200:
+            raise_for_reply(reply)
         return reply.data if reply.result_int == 1 else None
 
     async def set_variable(self, name: str, value: str) -> None:

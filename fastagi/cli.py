@@ -124,14 +124,33 @@ def _segment_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]
     return list(rules.warnings) + check_segment_menus(rules, menus)
 
 
+def _asterisk_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
+    """The menus' needs checked against asterisk-conf/ (nothing when it is not there)."""
+    from fastagi.asterisk import validate_asterisk
+    from fastagi.asterisk.menu_refs import menu_references
+
+    if not settings.asterisk_dir.is_dir():
+        return []
+    return validate_asterisk(
+        settings.asterisk_dir,
+        menu_references(menus),
+        settings.host,
+        settings.port,
+        production=settings.production,
+    )
+
+
 @main.command()
 @config_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
-    """Check menu files (default: the menus directory) and the segment rules.
+    """Check menu files (default: the menus directory), segment rules and the Asterisk config.
 
     Menus: schema, references and flow lint. Segments (settings' segments_file):
-    the rule language, and that every menu a segment names exists.
+    the rule language, and that every menu a segment names exists. Asterisk
+    (settings' asterisk_dir): every queue, mailbox, music class, trunk,
+    conference profile and dialplan extension the menus name exists, and the
+    dialplan's AGI calls reach this server's host:port.
 
     Prints every problem as file:line:column; exits 2 when there are errors.
     """
@@ -140,6 +159,7 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     settings = _settings(config)
     menus = _load_menus(paths, settings)
     problems = lint_menus(menus) + _segment_problems(settings, menus)
+    problems += _asterisk_problems(settings, menus)
     for problem in problems:
         click.echo(str(problem), err=True)
     errors = sum(1 for p in problems if p.severity == "error")

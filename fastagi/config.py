@@ -55,6 +55,9 @@ class ServerSettings(BaseModel):
     lookup_budget: float = Field(0.2, gt=0, le=5)
     callers: bool = True
     segments_file: Path = Path("config/segments.yaml")
+    hours_file: Path = Path("config/hours.yaml")
+    asterisk_dir: Path = Path("asterisk-conf")
+    production: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -81,6 +84,9 @@ _ENV_OVERRIDES = {
     "IVR_DEFAULT_REGION": "default_region",
     "IVR_SEGMENTS_FILE": "segments_file",
     "IVR_CALLERS": "callers",
+    "IVR_HOURS_FILE": "hours_file",
+    "IVR_ASTERISK_DIR": "asterisk_dir",
+    "IVR_PRODUCTION": "production",
 }
 
 

@@ -18,7 +18,9 @@ class ScriptedChannel:
         self.replies = [parse_reply_line(line) for line in lines]
         self.sent: list[tuple[str, tuple[str, ...]]] = []
 
-    async def send_command(self, name: str, args: Sequence[str]) -> Reply:
+    async def send_command(
+        self, name: str, args: Sequence[str], *, after_hangup: bool = False
+    ) -> Reply:
         self.sent.append((name, tuple(args)))
         return self.replies.pop(0)
 

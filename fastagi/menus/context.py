@@ -16,7 +16,7 @@ from typing import Protocol
 from fastagi.callers.profile import CallerProfile
 from fastagi.callers.tickets import Ticket
 
-__all__ = ["CallContext", "TicketDesk"]
+__all__ = ["BusinessHours", "CallContext", "CallbackDesk", "TicketDesk"]
 
 
 class TicketDesk(Protocol):
@@ -25,6 +25,20 @@ class TicketDesk(Protocol):
     async def latest_open_ticket(self, number: str) -> Ticket | None: ...
 
     async def open_ticket(self, number: str, subject: str, *, agent: str = "") -> Ticket: ...
+
+
+class CallbackDesk(Protocol):
+    """Where a caller's callback request is filed (CallerDirectory provides it)."""
+
+    async def request_callback(
+        self, number: str, queue: str, *, uniqueid: str, reason: str
+    ) -> str: ...
+
+
+class BusinessHours(Protocol):
+    """Opening hours (config/hours.yaml): "open", "closed" or "holiday" at a moment."""
+
+    def state_at(self, calendar: str | None, at: datetime) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -38,3 +52,5 @@ class CallContext:
     #: The caller's own language: the channel starts in it, whatever the menu says.
     language: str | None = None
     tickets: TicketDesk | None = None
+    callbacks: CallbackDesk | None = None
+    hours: BusinessHours | None = None

@@ -9,6 +9,7 @@ escapes as an exception (cancellation of the task still propagates).
 
 from __future__ import annotations
 
+import fastagi.actions  # noqa: F401  (registers the action node handlers)
 from fastagi.agi import CallHangup
 from fastagi.callers.conditions import EvalContext
 from fastagi.events import EventSink, NullSink

@@ -29,7 +29,14 @@ from fastagi.menus.nodes import (
 from fastagi.menus.session import Finish, Goto, Session, Step
 from fastagi.menus.target import Target
 
-__all__ = ["RESULT_VARIABLE", "Handler", "handler_for", "missing_handlers", "node_handler"]
+__all__ = [
+    "RESULT_VARIABLE",
+    "Handler",
+    "handler_for",
+    "missing_handlers",
+    "next_step",
+    "node_handler",
+]
 
 #: The channel variable that tells the dialplan how the menu ended.
 RESULT_VARIABLE = "IVR_RESULT"
@@ -65,7 +72,7 @@ def missing_handlers() -> list[str]:
     return [model.__name__ for model in NODE_TYPES if model not in _HANDLERS]
 
 
-def _next(target: Target | None) -> Step:
+def next_step(target: Target | None) -> Step:
     return Goto(target) if target is not None else Finish("error", "dead_end")
 
 
@@ -119,7 +126,7 @@ async def run_menu(session: Session, node: MenuNode) -> Step:
 async def run_play(session: Session, node: PlayNode) -> Step:
     for prompt in node.prompts:
         await session.play(prompt)
-    return _next(node.next)
+    return next_step(node.next)
 
 
 @node_handler(SayNode)
@@ -128,7 +135,7 @@ async def run_say(session: Session, node: SayNode) -> Step:
         await session.call.say_digits(node.digits, "")
     elif node.number is not None:
         await session.call.say_number(node.number, "")
-    return _next(node.next)
+    return next_step(node.next)
 
 
 @node_handler(SetNode)
@@ -136,7 +143,7 @@ async def run_set(session: Session, node: SetNode) -> Step:
     for name, value in node.variables.items():
         # Caller data in a value ("{caller.manager}|100"), as in prompts.
         await session.set_variable(name, session.text(value) if "{" in value else value)
-    return _next(node.next)
+    return next_step(node.next)
 
 
 @node_handler(ReturnNode)
@@ -169,15 +176,15 @@ async def run_ticket_status(session: Session, node: TicketStatusNode) -> Step:
     context = session.context
     number = context.profile.number
     if context.tickets is None or not number or context.profile.open_tickets == 0:
-        return _next(node.none)
+        return next_step(node.none)
     try:
         async with asyncio.timeout(TICKET_BUDGET):
             ticket = await context.tickets.latest_open_ticket(number)
     except Exception as exc:  # Redis down or slow: the caller is not held for it
         _ticket_failure(session, "read the caller's tickets", exc)
-        return _next(node.none)
+        return next_step(node.none)
     if ticket is None:
-        return _next(node.none)
+        return next_step(node.none)
     session.emit("ticket", {"id": str(ticket.id), "status": ticket.status})
     await session.play(node.prompt)
     await session.call.say_digits(str(ticket.id), "")
@@ -185,7 +192,7 @@ async def run_ticket_status(session: Session, node: TicketStatusNode) -> Step:
     await session.set_variable(TICKET_VARIABLE, str(ticket.id))
     if ticket.agent:
         await session.set_variable(AGENT_VARIABLE, ticket.agent)
-    return _next(node.next)
+    return next_step(node.next)
 
 
 @node_handler(TicketOpenNode)
@@ -193,16 +200,16 @@ async def run_ticket_open(session: Session, node: TicketOpenNode) -> Step:
     context = session.context
     number = context.profile.number
     if context.tickets is None or not number:
-        return _next(node.failed)
+        return next_step(node.failed)
     subject = session.text(node.subject)
     try:
         async with asyncio.timeout(TICKET_BUDGET):
             ticket = await context.tickets.open_ticket(number, subject)
     except Exception as exc:
         _ticket_failure(session, "open a ticket", exc)
-        return _next(node.failed)
+        return next_step(node.failed)
     session.emit("ticket", {"id": str(ticket.id), "status": ticket.status, "opened": "1"})
     await session.play(node.prompt)
     await session.call.say_digits(str(ticket.id), "")
     await session.set_variable(TICKET_VARIABLE, str(ticket.id))
-    return _next(node.next)
+    return next_step(node.next)

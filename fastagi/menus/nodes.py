@@ -2,12 +2,15 @@
 
 Each node type is a frozen pydantic model with a `type: Literal[...]` tag.
 `NODE_TYPES` lists them all; the `Node` union (discriminated on `type`) is
-built from it. To add a node type (queue, transfer, voicemail, ...):
+built from it. To add a node type:
 
-1. define its model here (subclass `NodeBase`, tag `type: Literal["queue"]`,
-   list its gotos in `links()` and say in `ends_call()` when it ends the call),
+1. define its model here, or in `action_nodes.py` for telephony actions
+   (subclass `NodeBase`, tag `type: Literal["queue"]`, list its gotos in
+   `links()`, say in `ends_call()` when it ends the call and in
+   `asterisk_refs()` what it needs from asterisk-conf/),
 2. add it to `NODE_TYPES`,
-3. register its handler with `@node_handler(QueueNode)` in `handlers.py`.
+3. register its handler with `@node_handler(Model)` (`handlers.py`, or
+   `fastagi/actions/` for actions).
 
 The loader, the JSON schema, the linter and the engine pick it up from there.
 """
@@ -21,14 +24,13 @@ from functools import reduce
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     field_validator,
     model_validator,
 )
 
+from fastagi.menus.action_nodes import ACTION_NODE_TYPES
 from fastagi.menus.fields import (
     Count,
     DigitString,
@@ -42,6 +44,7 @@ from fastagi.menus.fields import (
     VariableName,
     VariableValue,
 )
+from fastagi.menus.node_base import EndKind, Frozen, Link, LinkKind, NodeBase, links_of
 from fastagi.menus.target import Target
 
 __all__ = [
@@ -64,25 +67,8 @@ __all__ = [
     "node_type_names",
 ]
 
-LinkKind = Literal["option", "next", "failure", "timeout"]
-#: When a node ends the call by itself: always, or after too many failures/timeouts.
-EndKind = Literal["always", "failure", "timeout"]
 
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-@dataclass(frozen=True)
-class Link:
-    """One way out of a node: where it points and why (`key_path` is relative to the node)."""
-
-    key_path: tuple[str, ...]
-    target: Target
-    kind: LinkKind
-
-
-class MenuDefaults(_Frozen):
+class MenuDefaults(Frozen):
     """Settings every `menu` node of a file inherits unless it sets its own."""
 
     timeout: Seconds = Field(default=5.0, description="Seconds to wait for the first digit.")
@@ -115,25 +101,6 @@ class MenuSettings:
     invalid_prompt: str | None
     timeout_prompt: str | None
     goodbye_prompt: str | None
-
-
-class NodeBase(_Frozen):
-    """Fields and behaviour every node type shares."""
-
-    type: str
-    description: str = Field(default="", description="Free text for admins and graphs.")
-
-    def links(self) -> tuple[Link, ...]:
-        """Every goto this node can take."""
-        return ()
-
-    def ends_call(self) -> frozenset[EndKind]:
-        """When this node itself ends the flow (returns to the dialplan or hangs up)."""
-        return frozenset()
-
-
-def _next_link(target: Target | None) -> tuple[Link, ...]:
-    return () if target is None else (Link(("next",), target, "next"),)
 
 
 class MenuNode(NodeBase):
@@ -245,7 +212,7 @@ class PlayNode(NodeBase):
     )
 
     def links(self) -> tuple[Link, ...]:
-        return _next_link(self.next)
+        return links_of(self, next="next")
 
 
 class SayNode(NodeBase):
@@ -263,7 +230,7 @@ class SayNode(NodeBase):
         return self
 
     def links(self) -> tuple[Link, ...]:
-        return _next_link(self.next)
+        return links_of(self, next="next")
 
 
 class SetNode(NodeBase):
@@ -274,7 +241,7 @@ class SetNode(NodeBase):
     next: Target | None = None
 
     def links(self) -> tuple[Link, ...]:
-        return _next_link(self.next)
+        return links_of(self, next="next")
 
 
 class ReturnNode(NodeBase):
@@ -318,10 +285,7 @@ class TicketStatusNode(NodeBase):
     none: Target | None = Field(default=None, description="When there is no open ticket.")
 
     def links(self) -> tuple[Link, ...]:
-        found = list(_next_link(self.next))
-        if self.none is not None:
-            found.append(Link(("none",), self.none, "failure"))
-        return tuple(found)
+        return links_of(self, next="next", none="failure")
 
 
 class TicketOpenNode(NodeBase):
@@ -342,10 +306,7 @@ class TicketOpenNode(NodeBase):
     failed: Target | None = Field(default=None, description="When no ticket could be opened.")
 
     def links(self) -> tuple[Link, ...]:
-        found = list(_next_link(self.next))
-        if self.failed is not None:
-            found.append(Link(("failed",), self.failed, "failure"))
-        return tuple(found)
+        return links_of(self, next="next", failed="failure")
 
 
 #: The registry of node types. Add new node models here (and a handler in handlers.py).
@@ -358,6 +319,7 @@ NODE_TYPES: Final[tuple[type[NodeBase], ...]] = (
     HangupNode,
     TicketStatusNode,
     TicketOpenNode,
+    *ACTION_NODE_TYPES,
 )
 
 

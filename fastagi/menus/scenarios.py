@@ -17,7 +17,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from fastagi.menus._validation import did_you_mean, validation_problems
 from fastagi.menus._yaml import PathKey, read_yaml
@@ -26,6 +34,7 @@ from fastagi.menus.model import MenuSet, MenuSource
 from fastagi.menus.nodes import ReturnNode
 from fastagi.menus.outcome import OUTCOME_KINDS, Outcome
 from fastagi.menus.problems import MenuError, Problem
+from fastagi.menus.scenario_telephony import ScenarioTelephony
 
 __all__ = [
     "HANGUP_INPUT",
@@ -123,6 +132,13 @@ class Scenario(_Frozen):
     )
     given: ScenarioGiven | None = Field(
         default=None, description="The caller's profile and open tickets before the call."
+    )
+    telephony: ScenarioTelephony | None = Field(
+        default=None, description="How queues, transfers and voicemail turn out in this call."
+    )
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When the call happens, with its UTC offset (for hours and time rules).",
     )
     expect: ScenarioExpect
 

@@ -14,10 +14,11 @@ and no sockets (the TCP runner over `fastagi.testing` must agree with it):
 
 from __future__ import annotations
 
+import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from fastagi.agi import CallHangup
+from fastagi.agi import CallHangup, Reply
 from fastagi.call import DigitsResult, PlayResult
 from fastagi.events import EventSink
 from fastagi.menus.engine import MenuEngine
@@ -32,7 +33,12 @@ class ScriptedCall:
     """A `MenuCall` that answers prompts from a list of entries and records commands."""
 
     def __init__(
-        self, entries: Iterable[str], *, uniqueid: str = "scripted", language: str = "en"
+        self,
+        entries: Iterable[str],
+        *,
+        uniqueid: str = "scripted",
+        language: str = "en",
+        statuses: Mapping[str, str] | None = None,
     ) -> None:
         self._uniqueid = uniqueid
         self.language = language
@@ -41,6 +47,8 @@ class ScriptedCall:
         self.commands: list[tuple[str, ...]] = []
         self.variables: dict[str, str] = {}
         self.hung_up = False
+        #: IVR_ACTION_STATUS each dialplan subroutine leaves (by context); none: a hangup
+        self.statuses = dict(statuses or {})
 
     @property
     def uniqueid(self) -> str:
@@ -87,6 +95,18 @@ class ScriptedCall:
         self._check_alive()
         self.commands.append(("set_variable", name, value))
         self.variables[name] = value
+
+    async def gosub(self, context: str, extension: str, priority: str, *args: str) -> Reply:
+        self._check_alive()
+        self.commands.append(("gosub", context, extension, priority, *args))
+        self.variables["IVR_ACTION_STATUS"] = self.statuses.get(context, "")
+        return Reply(200, "0")
+
+    async def get_full_variable(self, expression: str, *, after_hangup: bool = False) -> str | None:
+        if not after_hangup:
+            self._check_alive()
+        self.commands.append(("get_full_variable", expression))
+        return re.sub(r"\$\{([^}]*)\}", lambda m: self.variables.get(m.group(1), ""), expression)
 
     async def hangup(self) -> None:
         self._check_alive()

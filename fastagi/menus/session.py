@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from fastagi.agi import Reply
 from fastagi.call import DigitsResult, PlaybackFailed, PlayResult
 from fastagi.events import CallEvent, EventSink
 from fastagi.menus.context import CallContext
@@ -53,6 +54,14 @@ class MenuCall(Protocol):
     async def set_variable(self, name: str, value: str) -> None: ...
 
     async def hangup(self) -> None: ...
+
+    async def gosub(self, context: str, extension: str, priority: str, *args: str) -> Reply:
+        """Run a dialplan subroutine (GOSUB) until it returns."""
+        ...
+
+    async def get_full_variable(
+        self, expression: str, *, after_hangup: bool = False
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)

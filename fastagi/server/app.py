@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -16,6 +17,7 @@ from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
 from fastagi.events import EventSink, NullSink
 from fastagi.menus import MenuRegistry, MenuSet, load_menus
+from fastagi.menus.context import BusinessHours
 from fastagi.server.control import ControlFactory, control_socket_path
 from fastagi.server.factory import FastAGIFactory
 from fastagi.server.menu_route import MenuRoute
@@ -82,12 +84,16 @@ def start_server(
     events: EventSink | None = None,
     control: bool = False,
     callers: CallerService | None = None,
+    hours: BusinessHours | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> RunningServer:
     """Listen for FastAGI on settings.host:port (port 0 picks a free one).
 
     Menus are loaded from settings.menus_dir unless given; a MenuError
     propagates so `ivr serve` refuses to start on bad menus. With `callers`,
-    every call is looked up and personalised. Needs the asyncio reactor.
+    every call is looked up and personalised; `hours` answers the menus'
+    `hours` nodes; `clock` (tests, scenarios) replaces the real time calls
+    see. Needs the asyncio reactor.
     """
     from twisted.internet import reactor
 
@@ -95,7 +101,7 @@ def start_server(
     registry.reload(lambda: menus if menus is not None else load_menus(settings.menus_dir))
     sink = events or NullSink()
     router = Router()
-    router.add(MenuRoute(registry, sink, callers))
+    router.add(MenuRoute(registry, sink, callers, hours, clock))
     factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
     port = EagerPort(settings.port, factory, backlog=1024, interface=settings.host, reactor=reactor)
     port.startListening()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from fastagi.call import Call
 from fastagi.events import CallEvent, EventSink
 from fastagi.menus import MenuEngine, MenuRegistry, MenuSet, Outcome
-from fastagi.menus.context import CallContext
+from fastagi.menus.context import BusinessHours, CallContext
 from fastagi.personalise import MenuChoice, choose_menu
 from fastagi.server.router import CallStatus, Handler
 
@@ -44,11 +46,19 @@ class MenuRoute:
     """
 
     def __init__(
-        self, registry: MenuRegistry, events: EventSink, callers: CallerService | None = None
+        self,
+        registry: MenuRegistry,
+        events: EventSink,
+        callers: CallerService | None = None,
+        hours: BusinessHours | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.registry = registry
         self.events = events
         self.callers = callers
+        self.hours = hours
+        #: The time calls see (segments, hours); None: the real time. Scenarios set it.
+        self.clock = clock
         self._engine: MenuEngine | None = None
 
     def match(self, script: str) -> Handler | None:
@@ -66,11 +76,19 @@ class MenuRoute:
     async def _run(self, menus: MenuSet, name: str, call: Call) -> str:
         engine = self._engine_for(menus)
         node = call.env.query.get("node") or None
+        now = None if self.clock is None else self.clock()
         if self.callers is None:
-            outcome = await engine.run(call, name, node=node)
+            context = (
+                CallContext(hours=self.hours)
+                if now is None
+                else CallContext(hours=self.hours, now=now)
+            )
+            outcome = await engine.run(call, name, node=node, context=context)
             return _STATUS_OF_OUTCOME.get(outcome.kind, CallStatus.FAILED)
         started = time.time()
-        context, match = await self.callers.identify(call.env.callerid, call.uniqueid)
+        context, match = await self.callers.identify(
+            call.env.callerid, call.uniqueid, hours=self.hours, now=now
+        )
         choice = choose_menu(name, context.profile, match, menus)
         if choice.menu != name:
             node = None  # a start node asked for belongs to the menu that was replaced

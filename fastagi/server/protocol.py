@@ -134,9 +134,11 @@ class FastAGIProtocol(Protocol):
 
     # -- CommandChannel ------------------------------------------------------
 
-    async def send_command(self, name: str, args: Sequence[str]) -> Reply:
+    async def send_command(
+        self, name: str, args: Sequence[str], *, after_hangup: bool = False
+    ) -> Reply:
         """Send one command and wait for its final reply (see CommandChannel)."""
-        if self.hung_up or not self.connected:
+        if (self.hung_up and not after_hangup) or not self.connected:
             raise CallHangup("the caller has hung up")
         data = self.codec.send(name, *args)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -146,7 +148,7 @@ class FastAGIProtocol(Protocol):
         assert self.transport is not None
         self.transport.write(data)
         reply = await future
-        if self._hangup_before_reply:
+        if self._hangup_before_reply and not after_hangup:
             # The reply to a command that was running when the caller left
             # (result=-1) means "gone", whatever its digits say.
             raise CallHangup("the caller hung up during " + name)

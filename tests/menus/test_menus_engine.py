@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from menus_helpers import run
 
-from fastagi.agi import CallHangup
+from fastagi.agi import CallHangup, Reply
 from fastagi.call import Call, DigitsResult, PlaybackFailed, PlayResult
 from fastagi.events import EventRecorder
 from fastagi.menus import Menu, MenuCall, MenuEngine, MenuSet, Outcome
@@ -84,6 +84,14 @@ class FakeCall:
 
     async def hangup(self) -> None:
         self._record("hangup")
+
+    async def gosub(self, context: str, extension: str, priority: str, *args: str) -> Reply:
+        self._record("gosub", context, *args)
+        return Reply(200, "0")
+
+    async def get_full_variable(self, expression: str, *, after_hangup: bool = False) -> str | None:
+        self._record("get_full_variable", expression)
+        return ""
 
     def prompts(self) -> list[str]:
         return [c[1] for c in self.commands if c[0] in ("play", "get_digits")]
