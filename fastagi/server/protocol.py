@@ -143,7 +143,11 @@ class FastAGIProtocol(Protocol):
         data = self.codec.send(name, *args)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending = future
-        self._command_deadline = self.clock.seconds() + self._command_timeout
+        # A GOSUB into a queue or a transfer lasts the whole conversation: only
+        # the call's own limit (max_call_duration) bounds it.
+        self._command_deadline = (
+            None if name == "GOSUB" else self.clock.seconds() + self._command_timeout
+        )
         self._command_name = name
         assert self.transport is not None
         self.transport.write(data)

@@ -165,6 +165,25 @@ def test_command_timeout_closes_the_call() -> None:
     run(scenario())
 
 
+def test_gosub_is_bounded_by_the_call_limit_not_the_command_timeout() -> None:
+    # An action's GOSUB lasts the queue wait and the conversation after it.
+    script, outcome = noting_errors(lambda call: call.gosub("ivr-queue", "s", "1"))
+
+    async def scenario() -> None:
+        h = Harness(script, command_timeout=3.0, max_call_duration=3600.0)
+        h.feed(ENV)
+        await settle()
+        h.clock.advance(1800)
+        await settle()
+        assert outcome == []
+        assert not h.transport.disconnecting
+        h.clock.advance(1801)
+        await settle()
+        assert h.transport.disconnecting
+
+    run(scenario())
+
+
 def test_silent_peer_is_closed_after_env_timeout() -> None:
     async def script(call: Call) -> str:
         raise AssertionError("no script may run without an environment")
