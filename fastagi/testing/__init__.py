@@ -14,6 +14,19 @@ not against itself.
 Extension points: `CommandTable` (AGI commands by keywords; start from
 `default_commands()`), EXEC applications (`AppHandler`, start from
 `default_applications()`), GOSUB subroutines (`SubroutineHandler`, by context).
+
+Telephony: a `TelephonyScript` (per queue a `QueueScript`, per dial target a
+`DialScript`, plus `VoicemailScript`, `FaxScript`, `ConferenceScript`) decides
+what Queue, Dial, VoiceMail, ReceiveFax, ConfBridge and Originate see; their
+records land on the `CallResult` (``queue_log``, ``dials``, ``voicemails``,
+``mix_monitors``, ``conferences``, ``faxes``, ``originates``, ``user_events``).
+
+Dialplan: `Dialplan.load` parses extensions.conf (and its ``#include``s);
+`AsteriskEmulator(dialplan=...)` then `run_dialplan(context, exten)` runs a
+channel through it - Goto/GotoIf/GotoIfTime/Gosub/ExecIf..., ``${...}`` and
+``$[...]``, and ``AGI(agi://...)`` talking to the FastAGI server on the same
+channel - and returns a `DialplanResult`. Dialplan functions (``${NAME(args)}``)
+come from one registry: add one with `register_function`.
 """
 
 from fastagi.testing._apps import default_applications
@@ -27,8 +40,16 @@ from fastagi.testing._channel import (
     SubroutineHandler,
 )
 from fastagi.testing._commands import default_commands
+from fastagi.testing._dialplan import Dialplan, DialplanError
 from fastagi.testing._emulator import AsteriskEmulator
+from fastagi.testing._functions import (
+    FunctionHandler,
+    FunctionWriter,
+    register_builtin,
+    register_function,
+)
 from fastagi.testing._parse import DTMF_DIGITS, MAX_ARGS, parse_args
+from fastagi.testing._pbx import AppRun, DialplanResult
 from fastagi.testing._result import CallResult, TimelineEvent
 from fastagi.testing._table import (
     USAGE,
@@ -40,6 +61,24 @@ from fastagi.testing._table import (
     failed,
     ok,
 )
+from fastagi.testing._telephony import (
+    ConferenceRecord,
+    ConferenceScript,
+    DialRecord,
+    DialScript,
+    FaxRecord,
+    FaxScript,
+    MixMonitorRecord,
+    OriginateRecord,
+    QueueEvent,
+    QueueLogEntry,
+    QueueScript,
+    TelephonyLog,
+    TelephonyScript,
+    UserEventRecord,
+    VoicemailRecord,
+    VoicemailScript,
+)
 
 __all__ = [
     "DTMF_DIGITS",
@@ -47,6 +86,7 @@ __all__ = [
     "STATE_UP",
     "USAGE",
     "AppHandler",
+    "AppRun",
     "AsteriskEmulator",
     "CallResult",
     "CallerScript",
@@ -54,19 +94,42 @@ __all__ = [
     "Command",
     "CommandHandler",
     "CommandTable",
+    "ConferenceRecord",
+    "ConferenceScript",
+    "DialRecord",
+    "DialScript",
+    "Dialplan",
+    "DialplanError",
+    "DialplanResult",
+    "FaxRecord",
+    "FaxScript",
+    "FunctionHandler",
+    "FunctionWriter",
     "GosubRequest",
     "HangUp",
+    "MixMonitorRecord",
+    "OriginateRecord",
     "Outcome",
     "Playback",
     "Press",
+    "QueueEvent",
+    "QueueLogEntry",
+    "QueueScript",
     "Silence",
     "Status",
     "Step",
     "SubroutineHandler",
+    "TelephonyLog",
+    "TelephonyScript",
     "TimelineEvent",
+    "UserEventRecord",
+    "VoicemailRecord",
+    "VoicemailScript",
     "default_applications",
     "default_commands",
     "failed",
     "ok",
     "parse_args",
+    "register_builtin",
+    "register_function",
 ]

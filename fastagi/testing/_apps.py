@@ -2,9 +2,10 @@
 
 The few whose effect the AGI can observe are emulated (Answer, Set, Wait,
 Playback, Hangup, MusicOnHold); the telephony heavyweights (Dial, Queue,
-VoiceMail, ...) are known but do nothing yet and return 0 - scripted outcomes
-plug in here by replacing their handlers. An application not in the mapping
-makes EXEC answer ``200 result=-2``, as in Asterisk.
+VoiceMail, MixMonitor, ConfBridge, ReceiveFax, Originate, UserEvent) play out
+the channel's `TelephonyScript` (see ``_telephony_apps``); the rest are known
+no-ops returning 0. An application not in the mapping makes EXEC answer
+``200 result=-2``, as in Asterisk.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 
 from fastagi.testing._channel import STATE_UP, AppHandler, Channel
 from fastagi.testing._parse import scan_float
+from fastagi.testing._telephony_apps import telephony_applications
 
 __all__ = ["default_applications"]
 
@@ -22,14 +24,7 @@ _NO_OPS = (
     "log",
     "progress",
     "ringing",
-    "dial",
-    "queue",
-    "voicemail",
     "voicemailmain",
-    "mixmonitor",
-    "stopmixmonitor",
-    "confbridge",
-    "receivefax",
     "sendfax",
     "record",
     "read",
@@ -39,7 +34,6 @@ _NO_OPS = (
     "echo",
     "playtones",
     "stopplaytones",
-    "userevent",
     "celgenuserevent",
 )
 
@@ -122,4 +116,5 @@ def default_applications() -> dict[str, AppHandler]:
             "stopmusiconhold": _stop_music,
         }
     )
+    apps.update(telephony_applications())
     return apps

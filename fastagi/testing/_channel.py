@@ -11,9 +11,13 @@ import heapq
 import math
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from fastagi.testing._caller import CallerCursor, CallerScript
+from fastagi.testing._expr import substitute
+from fastagi.testing._functions import read_builtin, read_function, write_function
 from fastagi.testing._result import TimelineEvent
+from fastagi.testing._telephony import TelephonyLog, TelephonyScript
 
 __all__ = [
     "STATE_UP",
@@ -56,9 +60,10 @@ AppHandler = Callable[["Channel", str], int]
 """A dialplan application for EXEC: gets the channel and the data string, returns
 the application's result (0 = carry on, -1 = hang up / failed)."""
 
-SubroutineHandler = Callable[["Channel", GosubRequest], None]
+SubroutineHandler = Callable[["Channel", GosubRequest], "bool | None"]
 """A dialplan subroutine for GOSUB: may set variables and consume virtual time
-(``channel.wait``/``channel.play``); returning is the subroutine's Return()."""
+(``channel.wait``/``channel.play``); returning is the subroutine's Return().
+Returning False means the label does not exist (GOSUB answers "label not found")."""
 
 
 class Channel:
@@ -68,7 +73,11 @@ class Channel:
     channel time pass (the caller's scripted digits and hangup happen on the
     way), ``open_window``/``window_timed_out`` to tell the caller when input is
     expected, and ``get_variable``/``set_variable`` for variables and the
-    few dialplan functions emulated (CALLERID, CHANNEL).
+    dialplan functions of `fastagi.testing._functions`.
+
+    ``globals`` are the dialplan's global variables (read after the channel's
+    own), ``datastores`` per-channel state of dialplan modules (the Gosub stack,
+    FAXOPT values...), ``clock_start`` the wall-clock moment of virtual time 0.
     """
 
     def __init__(
@@ -85,6 +94,7 @@ class Channel:
         subroutines: Mapping[str, SubroutineHandler],
         database: MutableMapping[tuple[str, str], str],
         max_duration: float,
+        telephony: TelephonyScript | None = None,
     ) -> None:
         self.name = name
         self.uniqueid = uniqueid
@@ -102,6 +112,10 @@ class Channel:
         self.applications = applications
         self.subroutines = subroutines
         self.database = database
+        self.telephony = telephony if telephony is not None else TelephonyScript()
+        """What the far ends do in Queue(), Dial(), VoiceMail(), ... (see `TelephonyScript`)."""
+        self.telephony_log = TelephonyLog()
+        """What those applications did, one record per run."""
         self.now = 0.0
         self.hung_up = False
         self.hung_up_by: str | None = None
@@ -120,6 +134,19 @@ class Channel:
         self._dtmf_seq = 0
         self._caller_hangup = max_duration
         self._autohangup = math.inf
+        self.globals: MutableMapping[str, str] = {}
+        self.datastores: dict[str, object] = {}
+        self.clock_start = datetime.now(UTC)
+
+    @property
+    def epoch(self) -> float:
+        """Unix time now on the channel's clock (``${EPOCH}``)."""
+        return self.clock_start.timestamp() + self.now
+
+    def wall_clock(self) -> datetime:
+        """The date and time now on the channel's clock, in ``clock_start``'s zone."""
+        start = self.clock_start  # added in UTC: a DST change on the way is honoured
+        return (start.astimezone(UTC) + timedelta(seconds=self.now)).astimezone(start.tzinfo)
 
     # -- records ---------------------------------------------------------------
 
@@ -263,11 +290,12 @@ class Channel:
     def get_variable(self, name: str) -> str | None:
         """GET VARIABLE: a function ``NAME(args)``, a builtin, or a channel variable."""
         if name.endswith(")"):
-            return self._read_function(name)
-        builtin = _BUILTINS.get(name)
+            return read_function(self, name)
+        builtin = read_builtin(self, name)
         if builtin is not None:
-            return builtin(self)
-        return self.variables.get(name)
+            return builtin
+        value = self.variables.get(name)
+        return value if value is not None else self.globals.get(name)
 
     def set_variable(self, name: str, value: str) -> None:
         """SET VARIABLE: write a function (CHANNEL(language), CALLERID(num|name)) or a variable.
@@ -275,73 +303,16 @@ class Channel:
         Leading ``_``/``__`` (inheritance marks) are not part of the name.
         """
         if name.endswith(")"):
-            self._write_function(name, value)
-            return
+            if write_function(self, name, value):
+                self.log("set", f"{name}={value}")
+            return  # else Asterisk logs "function not registered" and sets nothing
         bare = _bare(name)
         self.variables[bare] = value
         self.log("set", f"{bare}={value}")
 
     def substitute(self, text: str) -> str:
-        """Expand ``${...}`` (nested allowed) like GET FULL VARIABLE; unknown names give ""."""
-        out: list[str] = []
-        i = 0
-        while i < len(text):
-            start = text.find("${", i)
-            if start < 0:
-                out.append(text[i:])
-                break
-            out.append(text[i:start])
-            depth, j = 1, start + 2
-            while j < len(text) and depth:
-                if text.startswith("${", j):
-                    depth, j = depth + 1, j + 2
-                    continue
-                depth -= text[j] == "}"
-                j += 1
-            if depth:
-                out.append(text[start:])
-                break
-            inner = self.substitute(text[start + 2 : j - 1])
-            out.append(self.get_variable(inner) or "")
-            i = j
-        return "".join(out)
-
-    def _split_function(self, expr: str) -> tuple[str, str]:
-        func, _, rest = expr.partition("(")
-        return func.strip().upper(), rest[:-1].strip().lower()
-
-    def _read_function(self, expr: str) -> str | None:
-        func, arg = self._split_function(expr)
-        if func == "CALLERID":
-            if arg in ("num", "number"):
-                return self.caller_number
-            if arg == "name":
-                return self.caller_name
-            if arg == "all":
-                return f'"{self.caller_name}" <{self.caller_number}>'
-            return None
-        if func == "CHANNEL":
-            values = {
-                "language": self.language,
-                "name": self.name,
-                "uniqueid": self.uniqueid,
-                "state": "Up" if self.state == STATE_UP else str(self.state),
-                "musicclass": self.music_class or "",
-            }
-            return values.get(arg)
-        return None
-
-    def _write_function(self, expr: str, value: str) -> None:
-        func, arg = self._split_function(expr)
-        if func == "CHANNEL" and arg == "language":
-            self.language = value
-        elif func == "CALLERID" and arg in ("num", "number"):
-            self.caller_number = value
-        elif func == "CALLERID" and arg == "name":
-            self.caller_name = value
-        else:
-            return  # Asterisk logs "function not registered" and sets nothing
-        self.log("set", f"{expr}={value}")
+        """Expand ``${...}`` and ``$[...]`` as Asterisk does; unknown names give ""."""
+        return substitute(text, self.get_variable)
 
     # -- dialplan --------------------------------------------------------------------
 
@@ -357,13 +328,3 @@ class Channel:
 def _bare(name: str) -> str:
     """A variable name without its inheritance marks (``_`` or ``__``)."""
     return name[2:] if name.startswith("__") else name[1:] if name.startswith("_") else name
-
-
-_BUILTINS: dict[str, Callable[[Channel], str]] = {
-    "CHANNEL": lambda ch: ch.name,
-    "UNIQUEID": lambda ch: ch.uniqueid,
-    "CONTEXT": lambda ch: ch.context,
-    "EXTEN": lambda ch: ch.extension,
-    "PRIORITY": lambda ch: ch.priority,
-    "HANGUPCAUSE": lambda ch: "16" if ch.hung_up else "0",
-}

@@ -99,8 +99,8 @@ def _gosub(ch: Channel, argv: list[str]) -> Outcome:
     args = tuple(argv[4].split(",")) if len(argv) == 5 else ()
     where = f"{context},{exten},{priority}" + (f"({argv[4]})" if len(argv) == 5 else "")
     ch.log("gosub", where)
-    if not ch.hung_up:
-        subroutine(ch, GosubRequest(context, exten, priority, args))
+    if not ch.hung_up and subroutine(ch, GosubRequest(context, exten, priority, args)) is False:
+        return failed("200 result=-1 Gosub label not found\n")
     return ok("100 result=0 Trying...\n200 result=0 Gosub complete\n")
 
 

@@ -13,15 +13,19 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 
 from fastagi.testing._apps import default_applications
 from fastagi.testing._caller import CallerScript
 from fastagi.testing._channel import AppHandler, Channel, SubroutineHandler
 from fastagi.testing._commands import default_commands
+from fastagi.testing._dialplan import Dialplan, DialplanError
 from fastagi.testing._parse import parse_args
+from fastagi.testing._pbx import DialplanResult, DialplanRunner, DialplanSubroutines
 from fastagi.testing._result import CallResult
 from fastagi.testing._table import CommandTable, Status
+from fastagi.testing._telephony import TelephonyScript
 
 __all__ = ["AsteriskEmulator"]
 
@@ -72,10 +76,16 @@ class AsteriskEmulator:
     - ``commands``: a whole command table, default `default_commands()`;
     - ``wall_limit``: real seconds after which a call is abandoned and
       reported ``stuck`` (default 30; None: no limit);
+    - ``telephony``: what the far ends do in Queue(), Dial(), VoiceMail(), ...
+      for every call (`TelephonyScript`; default: queues never answer,
+      dial targets are unavailable); ``place_call`` may replace it per call;
     - ``max_duration``: virtual seconds after which the caller gives up and
       hangs up (default 3600);
     - ``line_limit``: Asterisk's command buffer (2048 bytes: a longer line is
-      cut after 2047 bytes and its rest read as the next command).
+      cut after 2047 bytes and its rest read as the next command);
+    - ``dialplan``: a parsed `Dialplan` for `run_dialplan`; ``globals``
+      overrides its ``[globals]`` (global variables are shared by all calls
+      of the emulator, ``place_call`` ones included, as in Asterisk).
     """
 
     def __init__(
@@ -88,10 +98,13 @@ class AsteriskEmulator:
         commands: CommandTable | None = None,
         wall_limit: float | None = 30.0,
         max_duration: float = 3600.0,
+        telephony: TelephonyScript | None = None,
         line_limit: int = 2048,
         connect_timeout: float = 2.0,
         version: str = "22.1.0",
         channel_prefix: str = "PJSIP/trunk",
+        dialplan: Dialplan | None = None,
+        globals: Mapping[str, str] | None = None,
     ) -> None:
         if line_limit < 2:
             raise ValueError("line_limit must be at least 2")
@@ -105,6 +118,7 @@ class AsteriskEmulator:
         self.commands = commands if commands is not None else default_commands()
         self.wall_limit = wall_limit
         self.max_duration = max_duration
+        self.telephony = telephony if telephony is not None else TelephonyScript()
         self.line_limit = line_limit
         self.connect_timeout = connect_timeout
         self.version = version
@@ -113,6 +127,9 @@ class AsteriskEmulator:
         """AstDB shared by all calls of this emulator (DATABASE GET/PUT/DEL/DELTREE)."""
         self._epoch = int(time.time())
         self._counter = itertools.count(1)
+        self.dialplan = dialplan
+        self.globals: dict[str, str] = {**(dialplan.globals if dialplan else {}), **(globals or {})}
+        """Global variables (``[globals]`` plus overrides), shared by every call."""
 
     def build_env(
         self,
@@ -187,6 +204,7 @@ class AsteriskEmulator:
         wall_limit: float | None = None,
         applications: Mapping[str, AppHandler] | None = None,
         subroutines: Mapping[str, SubroutineHandler] | None = None,
+        telephony: TelephonyScript | None = None,
     ) -> CallResult:
         """Run one call against the FastAGI server at ``host:port`` until it ends.
 
@@ -198,6 +216,7 @@ class AsteriskEmulator:
         hang up during the N-th command (1-based); ``reply_delay`` real
         seconds pass before each reply. Channel time only moves while
         commands run: a server that sends nothing is never hung up on.
+        ``telephony`` replaces the emulator's `TelephonyScript` for this call.
 
         ``channel_variables`` are set before the AGI starts; as in Asterisk,
         ``AGISIGHUP=no`` suppresses the ``HANGUP`` notices and
@@ -226,7 +245,12 @@ class AsteriskEmulator:
         apps = self.applications
         if applications:
             apps = {**apps, **{k.lower(): v for k, v in applications.items()}}
-        subs = {**self.subroutines, **subroutines} if subroutines else self.subroutines
+        subs: Mapping[str, SubroutineHandler] = (
+            {**self.subroutines, **subroutines} if subroutines else self.subroutines
+        )
+        dialplan_subs = None
+        if self.dialplan is not None:  # GOSUB runs the dialplan's subroutine contexts
+            subs = dialplan_subs = DialplanSubroutines(self.dialplan, dict(subs))
         channel = Channel(
             name=name,
             uniqueid=uniqueid,
@@ -239,12 +263,128 @@ class AsteriskEmulator:
             subroutines=subs,
             database=self.database,
             max_duration=self.max_duration,
+            telephony=telephony if telephony is not None else self.telephony,
         )
-        result = CallResult(uniqueid=uniqueid, channel=name, env=env)
+        channel.globals = self.globals
+        if dialplan_subs is not None and self.dialplan is not None:
+            runner = DialplanRunner(self.dialplan, channel, _no_nested_agi, max_steps=10_000)
+            runner.in_agi = True  # the call is one AGI session from start to end
+            dialplan_subs.handler = runner.agi_gosub
+        return await self._run_agi(
+            channel, host, port, env, hangup_at_command, reply_delay, wall_limit
+        )
+
+    async def _run_agi(
+        self,
+        channel: Channel,
+        host: str,
+        port: int,
+        env: dict[str, str],
+        hangup_at_command: int | None = None,
+        reply_delay: float = 0.0,
+        wall_limit: float | None = None,
+    ) -> CallResult:
+        """One FastAGI session on ``channel``: place_call's, or an AGI() of the dialplan."""
+        result = CallResult(uniqueid=channel.uniqueid, channel=channel.name, env=env)
         session = _Session(self, channel, result, hangup_at_command, reply_delay)
         limit = self.wall_limit if wall_limit is None else wall_limit
         await session.run(host, port, limit)
         return result
+
+    async def run_dialplan(
+        self,
+        context: str,
+        exten: str,
+        *,
+        priority: int | str = 1,
+        callerid: str = "unknown",
+        calleridname: str = "unknown",
+        caller: CallerScript | None = None,
+        now: datetime | None = None,
+        channel_variables: Mapping[str, str] = _NOTHING,
+        applications: Mapping[str, AppHandler] | None = None,
+        subroutines: Mapping[str, SubroutineHandler] | None = None,
+        telephony: TelephonyScript | None = None,
+        max_steps: int = 10_000,
+    ) -> DialplanResult:
+        """Run a new channel through the emulator's dialplan from ``context,exten,priority``.
+
+        ``now`` is the wall-clock time of the call's start (default: now; a naive
+        value is local time): GotoIfTime, timed includes, ``${EPOCH}`` and
+        STRFTIME read the channel's clock, which starts there and moves with
+        virtual time. Each ``AGI(agi://host:port/script,args)`` connects to that
+        FastAGI server as `place_call` does, on the same channel; its GOSUB
+        commands run the dialplan's subroutines. ``applications`` /
+        ``subroutines`` / ``telephony`` are added over the emulator's for this
+        call; a subroutine handler replaces the dialplan context of that name.
+        More than ``max_steps`` priorities raises `DialplanError` (a loop that
+        takes no channel time would never end). See `DialplanResult`.
+        """
+        if self.dialplan is None:
+            raise ValueError("run_dialplan needs AsteriskEmulator(dialplan=...)")
+        number = next(self._counter)
+        uniqueid = f"{self._epoch}.{number}"
+        name = f"{self.channel_prefix}-{number:08x}"
+        env = {
+            "agi_callerid": callerid,
+            "agi_calleridname": calleridname,
+            "agi_context": context,
+            "agi_extension": exten,
+        }
+        apps = self.applications
+        if applications:
+            apps = {**apps, **{k.lower(): v for k, v in applications.items()}}
+        subs = DialplanSubroutines(self.dialplan, {**self.subroutines, **(subroutines or {})})
+        channel = Channel(
+            name=name,
+            uniqueid=uniqueid,
+            env=env,
+            variables=channel_variables,
+            caller=caller if caller is not None else CallerScript(),
+            prompt_duration=self.prompt_duration,
+            file_exists=self.file_exists,
+            applications=apps,
+            subroutines=subs,
+            database=self.database,
+            max_duration=self.max_duration,
+            telephony=telephony if telephony is not None else self.telephony,
+        )
+        channel.globals = self.globals
+        start = now or datetime.now()
+        # the zone of ``now`` plays the system time zone of the emulated Asterisk
+        channel.clock_start = start if start.tzinfo is not None else start.astimezone()
+
+        async def start_agi(
+            ch: Channel, host: str, port: int, script: str, args: list[str]
+        ) -> CallResult:
+            agi_env = self.build_env(
+                host,
+                port,
+                script=script,
+                uniqueid=ch.uniqueid,
+                channel=ch.name,
+                callerid=ch.caller_number,
+                calleridname=ch.caller_name,
+                args=args,
+                overrides={
+                    "language": ch.language,
+                    "context": ch.context,
+                    "extension": ch.extension,
+                    "priority": ch.priority,
+                },
+                threadid=139_800_000_000_000 + number,
+            )
+            return await self._run_agi(ch, host, port, agi_env)
+
+        runner = DialplanRunner(self.dialplan, channel, start_agi, max_steps=max_steps)
+        subs.handler = runner.agi_gosub
+        return await runner.run(context, exten, priority)
+
+
+async def _no_nested_agi(
+    ch: Channel, host: str, port: int, script: str, args: list[str]
+) -> CallResult:
+    raise DialplanError("AGI() inside a subroutine started by the AGI's GOSUB is not supported")
 
 
 class _Session:
@@ -428,6 +568,15 @@ class _Session:
         result.prompts = ch.prompts
         result.missing_files = ch.missing_files
         result.recordings = ch.recordings
+        log = ch.telephony_log
+        result.queue_log = log.queue_log
+        result.dials = log.dials
+        result.voicemails = log.voicemails
+        result.mix_monitors = log.mix_monitors
+        result.conferences = log.conferences
+        result.faxes = log.faxes
+        result.originates = log.originates
+        result.user_events = log.user_events
         result.language = ch.language
         result.digits_consumed = "".join(ch.digits_consumed)
         result.digits_lost = "".join(ch.digits_lost)

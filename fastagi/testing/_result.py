@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from fastagi.testing._telephony import (
+    ConferenceRecord,
+    DialRecord,
+    FaxRecord,
+    MixMonitorRecord,
+    OriginateRecord,
+    QueueLogEntry,
+    UserEventRecord,
+    VoicemailRecord,
+)
+
 __all__ = ["CallResult", "TimelineEvent"]
 
 
@@ -12,7 +23,9 @@ class TimelineEvent(NamedTuple):
     """Something that happened on the channel, at a virtual time in seconds from the start.
 
     ``kind`` is one of: play, missing, say, dtmf, dtmf-lost, exec, gosub, record,
-    music, set, verbose, hangup.
+    music, set, verbose, hangup; and for the telephony applications: queue,
+    dial, voicemail, mixmonitor, conference, fax, originate, userevent; and
+    app, an application run by the dialplan (`AsteriskEmulator.run_dialplan`).
     """
 
     at: float
@@ -38,6 +51,11 @@ class CallResult:
     is not recorded.
     ``timings`` holds, per command, the wall seconds from the emulator's
     last write (reply or environment) to the arrival of the command line.
+
+    The telephony applications leave one record per run: ``queue_log``
+    (Queue), ``dials``, ``voicemails``, ``mix_monitors`` (MixMonitor; not
+    ``recordings``, which is RECORD FILE's), ``conferences``, ``faxes``
+    (ReceiveFax), ``originates``, ``user_events``.
     """
 
     uniqueid: str
@@ -66,3 +84,11 @@ class CallResult:
     commands_after_hangup: int = 0
     wall_duration: float = 0.0
     close_wall_time: float | None = None
+    queue_log: list[QueueLogEntry] = field(default_factory=list)
+    dials: list[DialRecord] = field(default_factory=list)
+    voicemails: list[VoicemailRecord] = field(default_factory=list)
+    mix_monitors: list[MixMonitorRecord] = field(default_factory=list)
+    conferences: list[ConferenceRecord] = field(default_factory=list)
+    faxes: list[FaxRecord] = field(default_factory=list)
+    originates: list[OriginateRecord] = field(default_factory=list)
+    user_events: list[UserEventRecord] = field(default_factory=list)
