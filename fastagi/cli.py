@@ -140,6 +140,41 @@ def _asterisk_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem
     )
 
 
+def _hours_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
+    """config/hours.yaml's own problems, and `hours` nodes naming a calendar it lacks."""
+    from fastagi.hours import load_hours
+    from fastagi.menus import MenuError, Problem
+    from fastagi.menus._validation import did_you_mean
+    from fastagi.menus.action_nodes import HoursNode
+
+    uses = [
+        (name, node_id, node.calendar)
+        for name, menu in sorted(menus.items())
+        for node_id, node in menu.nodes.items()
+        if isinstance(node, HoursNode)
+    ]
+    if not settings.hours_file.is_file():
+        if not uses:
+            return []
+        message = f"menus use business hours, but {settings.hours_file} does not exist"
+        return [Problem(str(settings.hours_file), None, None, "", message, code="hours")]
+    try:
+        hours = load_hours(settings.hours_file)
+    except MenuError as exc:
+        return list(exc.problems)
+    names = set(hours.calendar_names)
+    return [
+        menus.source(name).problem(
+            ("nodes", node_id, "calendar"),
+            f"calendar {calendar!r} is not in {settings.hours_file}",
+            hint=did_you_mean(calendar, names),
+            code="hours",
+        )
+        for name, node_id, calendar in uses
+        if calendar is not None and calendar not in names
+    ]
+
+
 @main.command()
 @config_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
@@ -159,7 +194,7 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     settings = _settings(config)
     menus = _load_menus(paths, settings)
     problems = lint_menus(menus) + _segment_problems(settings, menus)
-    problems += _asterisk_problems(settings, menus)
+    problems += _asterisk_problems(settings, menus) + _hours_problems(settings, menus)
     for problem in problems:
         click.echo(str(problem), err=True)
     errors = sum(1 for p in problems if p.severity == "error")

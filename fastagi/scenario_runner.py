@@ -126,7 +126,15 @@ async def run_scenarios(
 
     calls = [
         # The scenario format says the caller hangs up when its input runs out.
-        SimulatedCall(s.menu, s.caller, tuple(s.input), node=s.node, idle_hangup=0)
+        SimulatedCall(
+            s.menu,
+            s.caller,
+            tuple(s.input),
+            node=s.node,
+            idle_hangup=0,
+            telephony=s.telephony,
+            at=s.at,
+        )
         for s in scenarios
     ]
     results = await simulate_calls(menus, calls, callers=callers, before_call=before_call)

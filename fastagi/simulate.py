@@ -8,17 +8,80 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
 from fastagi.events import EventRecorder
+from fastagi.hours.business import load_business_hours
 from fastagi.menus import MenuSet
+from fastagi.menus.scenario_telephony import ScenarioTelephony
 from fastagi.server.app import start_server
 from fastagi.server.factory import STATUS_VARIABLE
-from fastagi.testing import AsteriskEmulator, CallerScript
+from fastagi.testing import (
+    AsteriskEmulator,
+    CallerScript,
+    Dialplan,
+    DialScript,
+    FaxScript,
+    QueueScript,
+    TelephonyScript,
+    VoicemailScript,
+)
 
-__all__ = ["SimulatedCall", "SimulationResult", "simulate_calls"]
+__all__ = [
+    "ScenarioClock",
+    "SimulatedCall",
+    "SimulationResult",
+    "shipped_dialplan",
+    "simulate_calls",
+    "telephony_script",
+]
+
+
+class ScenarioClock:
+    """The time calls see: a scenario's `at` while its call runs, else the real time."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at if self.at is not None else datetime.now(UTC)
+
+
+def telephony_script(given: ScenarioTelephony | None) -> TelephonyScript:
+    """The emulator's script for a scenario's `telephony` block (none: nobody answers)."""
+    if given is None:
+        return TelephonyScript()
+    queues = {
+        name: QueueScript(
+            answer_after=q.answer_after,
+            talk=q.talk,
+            hangup_by=q.hangup_by,
+            caller_hangup_after=q.caller_hangup_after,
+            status=q.status,
+            waiting=q.waiting,
+            holdtime=q.holdtime,
+        )
+        for name, q in given.queues.items()
+    }
+    dials = {
+        target: DialScript(status=d.status, after=d.after, talk=d.talk)
+        for target, d in given.dials.items()
+    }
+    return TelephonyScript(
+        queues=queues,
+        dials=dials,
+        voicemail=VoicemailScript(status=given.voicemail),
+        fax=FaxScript(status=given.fax),
+    )
+
+
+def shipped_dialplan(settings: ServerSettings) -> Dialplan | None:
+    """The dialplan of settings.asterisk_dir, whose subroutines the actions run; None if absent."""
+    path = settings.asterisk_dir / "extensions.conf"
+    return Dialplan.load(path) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -32,6 +95,10 @@ class SimulatedCall:
     hangup_at_command: int | None = None
     #: Silent listening windows after the input runs out before the caller hangs up.
     idle_hangup: int | None = 2
+    #: How queues, transfers and voicemail turn out (None: nobody answers anywhere).
+    telephony: ScenarioTelephony | None = None
+    #: When the call happens (None: now).
+    at: datetime | None = None
 
     def script(self) -> CallerScript:
         return CallerScript.parse(",".join(self.input), idle_hangup=self.idle_hangup)
@@ -104,14 +171,23 @@ async def simulate_calls(
     base = settings or ServerSettings()
     private = base.model_copy(update={"host": "127.0.0.1", "port": 0})
     recorder = EventRecorder()
-    server = start_server(private, menus=menus, events=recorder, callers=callers)
+    clock = ScenarioClock()
+    server = start_server(
+        private,
+        menus=menus,
+        events=recorder,
+        callers=callers,
+        hours=load_business_hours(private.hours_file),
+        clock=clock,
+    )
     host, port = server.address
-    emulator = AsteriskEmulator()
+    emulator = AsteriskEmulator(dialplan=shipped_dialplan(private))
     results: list[SimulationResult] = []
     try:
         for index, spec in enumerate(calls):
             if before_call is not None:
                 await before_call(index)
+            clock.at = spec.at
             record = await emulator.place_call(
                 host,
                 port,
@@ -119,6 +195,7 @@ async def simulate_calls(
                 callerid=spec.caller,
                 caller=spec.script(),
                 hangup_at_command=spec.hangup_at_command,
+                telephony=telephony_script(spec.telephony),
             )
             kind, result = _outcome(recorder, record.uniqueid)
             caller_events = recorder.events(record.uniqueid, "caller")

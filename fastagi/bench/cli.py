@@ -40,7 +40,7 @@ __all__ = ["bench_command"]
 @click.option(
     "--input",
     "caller_input",
-    help="Caller input of the scenario, as for CallerScript.parse (default '2,1': 6 commands).",
+    help="Caller input of the scenario, as for CallerScript.parse (default '2,2': 6 commands).",
 )
 @click.option(
     "--menus", "menus_dir", type=click.Path(path_type=Path, file_okay=False), help="Menu dir."

@@ -90,7 +90,7 @@ class BenchOptions:
     hold: int = 2000
     peers: tuple[str, ...] = PEERS
     menu: str = "main"
-    caller_input: str = "2,1"
+    caller_input: str = "2,2"
     callerid: str = "+79161234567"
     menus_dir: Path | None = None
     warmup: int = 200

@@ -35,6 +35,7 @@ def run_forever(settings: ServerSettings) -> int:
     from twisted.internet.defer import Deferred
     from twisted.internet.error import CannotListenError
 
+    from fastagi.hours.business import load_business_hours
     from fastagi.menus import MenuError
     from fastagi.server.app import caller_service, install_reload_signal, start_server
     from fastagi.storage import EmbeddedRedisError, redis_url
@@ -43,7 +44,8 @@ def run_forever(settings: ServerSettings) -> int:
         with redis_url(settings.redis_url, settings.state_dir) as url:
             try:
                 callers = caller_service(settings, url) if settings.callers else None
-                server = start_server(settings, control=True, callers=callers)
+                hours = load_business_hours(settings.hours_file)
+                server = start_server(settings, control=True, callers=callers, hours=hours)
             except MenuError as exc:
                 print(
                     f"ivr serve: refusing to start, the menus or segment rules have errors:\n{exc}",

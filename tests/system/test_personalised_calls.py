@@ -84,8 +84,8 @@ def test_vip_caller_lands_in_the_vip_menu(redis_server_url: str, demo: MenuSet) 
     assert result.error is None and not result.stuck
     assert "ivr/vip-greeting" in result.prompts
     assert "ivr/main-greeting" not in result.prompts
-    assert result.variables.get("IVR_RESULT") == "manager"
-    assert result.variables.get("IVR_MANAGER") == "100"  # no manager on file: reception
+    # the VIP menu transfers to the personal manager: reception (100) when none is on file
+    assert 'GOSUB "ivr-transfer" "s" "1" "PJSIP/100,30,"' in result.command_lines
     assert result.variables.get("IVRSTATUS") == "SUCCESS"
 
 
@@ -116,7 +116,7 @@ def test_new_number_becomes_a_contact_with_history(redis_server_url: str, demo: 
             await rig.service.drain()  # the history entry is written in the background
             seen["first"] = await directory.get(number)
             history = await directory.history(number)
-            second = await rig.call(number, "2,1")
+            second = await rig.call(number, "2,2")
             await rig.service.drain()
             seen["second"] = await directory.get(number)
             return first, second, history
@@ -134,7 +134,7 @@ def test_new_number_becomes_a_contact_with_history(redis_server_url: str, demo: 
     assert first.prompts == ["ivr/welcome-new", "ivr/main-greeting", "ivr/connecting"]
     assert first.variables.get("IVR_RESULT") == "operator"
     assert second.prompts[:2] == ["ivr/main-greeting", "ivr/support-greeting"]
-    assert second.variables.get("IVR_RESULT") == "support"
+    assert second.variables.get("IVR_RESULT") == "billing"
     (entry,) = history
     assert entry["uniqueid"] == first.uniqueid
     assert (entry["menu"], entry["segment"], entry["digits"], entry["outcome"]) == (
@@ -261,4 +261,4 @@ def test_redis_outage_sends_callers_to_the_default_menu_then_recovers(
     )
     assert later, "no call placed after Redis came back"
     assert "ivr/vip-greeting" in later[-1].prompts, [r.prompts[:1] for r in later]
-    assert later[-1].variables.get("IVR_RESULT") == "manager"
+    assert 'GOSUB "ivr-transfer" "s" "1" "PJSIP/100,30,"' in later[-1].command_lines
