@@ -8,18 +8,19 @@ withheld or unparseable caller ID never touches Redis.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache, partial
+from types import MappingProxyType
 from typing import Any
 
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_utc, redis_mapping
@@ -28,6 +29,7 @@ from fastagi.callers.fields import clean_fields
 from fastagi.callers.keys import DEFAULT_PREFIX, Keys, check_ticket_id
 from fastagi.callers.phone import InvalidNumber, check_region, is_anonymous, normalize
 from fastagi.callers.profile import CallerProfile
+from fastagi.callers.resp import Script, encode_arg, encode_args, encode_texts
 from fastagi.callers.tickets import (
     Ticket,
     TicketConflict,
@@ -61,13 +63,16 @@ _RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 #: command and parses one reply instead of a pipeline of eight - the client's
 #: work was most of what a lookup cost the server (docs/benchmarks.md).
 #: KEYS: profile hash, calls zset. ARGV: now as ISO text, now as a score, the
-#: zset member, the retention cutoff score, the zset TTL, then one window
-#: start score per window. Returns {profile pairs, first_call set?, call
-#: count, failed writes, window counts...}. Reading the profile must work
-#: (a key of the wrong type is an error: the caller gets the default menu);
-#: a write that fails (a damaged counter) is counted, and the profile still served.
+#: call's tag (the zset member is "<now to the microsecond>:<tag>"), then one
+#: window per count wanted, in days. The script works out the member, the
+#: retention cutoff and the window starts itself (less for the client to
+#: format and encode per call). Returns {profile pairs, first_call set?, call count,
+#: failed writes, window counts...}. Reading the profile must work (a key of
+#: the wrong type is an error: the caller gets the default menu); a write
+#: that fails (a damaged counter) is counted, and the profile still served.
 _IDENTIFY_LUA = """
 local profile = redis.call('HGETALL', KEYS[1])
+local now = tonumber(ARGV[2])
 local failed = 0
 local function try(...)
   local reply = redis.pcall(...)
@@ -77,45 +82,109 @@ local function try(...)
   end
   return reply
 end
+local function score(days)
+  return string.format('%.17g', now - days * 86400)
+end
 local first = try('HSETNX', KEYS[1], 'first_call', ARGV[1])
 try('HSET', KEYS[1], 'last_call', ARGV[1])
 local count = try('HINCRBY', KEYS[1], 'call_count', 1)
-try('ZADD', KEYS[2], ARGV[2], ARGV[3])
-try('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
-try('EXPIRE', KEYS[2], ARGV[5])
+try('ZADD', KEYS[2], ARGV[2], string.format('%.6f:%s', now, ARGV[3]))
+try('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. score(RETENTION_DAYS))
+try('EXPIRE', KEYS[2], RETENTION_DAYS * 86400)
 local result = {profile, first, count, failed}
-for i = 6, #ARGV do
-  result[#result + 1] = try('ZCOUNT', KEYS[2], ARGV[i], '+inf')
+for i = 4, #ARGV do
+  result[#result + 1] = try('ZCOUNT', KEYS[2], score(tonumber(ARGV[i])), '+inf')
 end
 return result
-"""
+""".replace("RETENTION_DAYS", str(CALLS_RETENTION_DAYS))
+_IDENTIFY = Script(_IDENTIFY_LUA)
 _UNIQUEID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _HISTORY_FIELD = re.compile(r"[a-z0-9_]{1,40}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HISTORY_VALUE_LIMIT = 1000
+#: How many caller IDs (and their encoded keys) a directory remembers.
+_REMEMBERED_NUMBERS = 65536
+#: XADD <key> MAXLEN ~ <n> * (the key goes between the two parts).
+_XADD = encode_arg("XADD")
+_XADD_TRIM = encode_args("MAXLEN", "~", HISTORY_MAXLEN, "*")
 
 
 def _windows(windows: Iterable[int]) -> tuple[int, ...]:
-    days = tuple(sorted(set(windows)))
+    return _window_spec(windows)[0]
+
+
+def _window_spec(windows: Iterable[int]) -> tuple[tuple[int, ...], bytes]:
+    """The windows sorted and checked, and encoded as the lookup script's last arguments."""
+    last = _last_spec[0]
+    if last is not None and windows is last[0]:  # the caller service hands in the same set
+        return last[1]
+    wanted = frozenset(windows)
+    if any(type(day) is not int for day in wanted):  # bool is refused too (True == 1)
+        bad = next(day for day in wanted if type(day) is not int)
+        raise ValueError(
+            f"a call-count window is a whole number of days from 1 to "
+            f"{CALLS_RETENTION_DAYS}, not {bad!r}"
+        )
+    spec = _checked_windows(wanted)
+    if isinstance(windows, frozenset | tuple):  # immutable: the same object gives the same spec
+        _last_spec[0] = (windows, spec)
+    return spec
+
+
+#: The last (windows, spec) of `_window_spec`, for an immutable windows argument.
+_last_spec: list[tuple[object, tuple[tuple[int, ...], bytes]] | None] = [None]
+
+
+@lru_cache(maxsize=256)
+def _checked_windows(wanted: frozenset[int]) -> tuple[tuple[int, ...], bytes]:
+    days = tuple(sorted(wanted))
     for day in days:
-        if isinstance(day, bool) or not isinstance(day, int) or not 0 < day <= CALLS_RETENTION_DAYS:
+        if not 0 < day <= CALLS_RETENTION_DAYS:
             raise ValueError(
                 f"a call-count window is a whole number of days from 1 to "
                 f"{CALLS_RETENTION_DAYS}, not {day!r}"
             )
-    return days
+    return days, encode_args(*days)
+
+
+@lru_cache(maxsize=1024)
+def _history_field_ok(name: object) -> bool:
+    return isinstance(name, str) and name != "id" and _HISTORY_FIELD.fullmatch(name) is not None
 
 
 def _history_entry(entry: Mapping[str, str], now: float) -> dict[str, str]:
     """`entry` made safe to store: valid field names, short single-line values, a `when`."""
     clean: dict[str, str] = {}
     for name, value in entry.items():
-        if not isinstance(name, str) or not _HISTORY_FIELD.fullmatch(name) or name == "id":
+        if not _history_field_ok(name):
             continue
-        text = _CONTROL.sub(" ", str(value))[:_HISTORY_VALUE_LIMIT]
-        clean[name] = text
-    clean.setdefault("when", iso_utc(now))
+        text = value if type(value) is str else str(value)
+        if not text.isprintable():  # every control character is unprintable
+            text = _CONTROL.sub(" ", text)
+        clean[name] = text[:_HISTORY_VALUE_LIMIT] if len(text) > _HISTORY_VALUE_LIMIT else text
+    if "when" not in clean:
+        clean["when"] = _iso_second(now)
     return clean
+
+
+class _IsoSeconds:
+    """`iso_utc`, remembered for the second last asked: the calls of one second share it."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self) -> None:
+        self._second: int | None = None
+        self._text = ""
+
+    def __call__(self, now: float) -> str:
+        second = int(now)
+        if second != self._second:
+            self._text = iso_utc(now)
+            self._second = second
+        return self._text
+
+
+_iso_second = _IsoSeconds()
 
 
 class CallerDirectory:
@@ -149,7 +218,10 @@ class CallerDirectory:
         self._lookup_log = LogThrottle()
         self._history_log = LogThrottle()
         self._batch = CommandBatcher(redis)
-        self._identify_sha = hashlib.sha1(_IDENTIFY_LUA.encode()).hexdigest()
+        #: caller ID as received -> E.164 number (None: withheld); valid ones only.
+        self._numbers: dict[str, str | None] = {}
+        #: E.164 -> the lookup script's keys and the history key, encoded.
+        self._encoded_keys: dict[str, tuple[bytes, bytes]] = {}
 
     # -- numbers -----------------------------------------------------------
 
@@ -159,13 +231,36 @@ class CallerDirectory:
 
     def caller_number(self, raw_callerid: str) -> str | None:
         """The E.164 number of a caller ID, or None when withheld or not a number (logged)."""
-        if is_anonymous(raw_callerid):
-            return None
         try:
-            return normalize(raw_callerid, self.region)
-        except InvalidNumber as exc:
-            log.info("caller ID served as anonymous: %s", exc)
-            return None
+            return self._numbers[raw_callerid]  # the same callers call again
+        except KeyError:
+            pass
+        if is_anonymous(raw_callerid):
+            number = None
+        else:
+            try:
+                number = normalize(raw_callerid, self.region)
+            except InvalidNumber as exc:
+                log.info("caller ID served as anonymous: %s", exc)
+                return None  # not remembered: logged each time
+        if len(self._numbers) >= _REMEMBERED_NUMBERS:
+            self._numbers.clear()
+        self._numbers[raw_callerid] = number
+        return number
+
+    def _keys_of(self, e164: str) -> tuple[bytes, bytes]:
+        """The lookup script's two keys and the history stream's key, as RESP arguments."""
+        found = self._encoded_keys.get(e164)
+        if found is None:
+            if len(self._encoded_keys) >= _REMEMBERED_NUMBERS:
+                self._encoded_keys.clear()
+            keys = self.keys
+            found = (
+                encode_args(keys.caller(e164), keys.calls(e164)),
+                encode_arg(keys.history(e164)),
+            )
+            self._encoded_keys[e164] = found
+        return found
 
     # -- the incoming call -------------------------------------------------
 
@@ -182,11 +277,11 @@ class CallerDirectory:
         any Redis access. Raises redis errors (see `lookup` for the variant
         that never raises) and ValueError for a bad window.
         """
-        days = _windows(windows)
+        spec = _window_spec(windows)
         number = self.caller_number(raw_callerid)
         if number is None:
             return CallerProfile.anonymous_caller()
-        return await self._identify(number, days, uniqueid)
+        return await self._identify(number, spec, uniqueid, None)
 
     async def lookup(
         self, raw_callerid: str, *, windows: Iterable[int] = (), uniqueid: str = ""
@@ -198,13 +293,13 @@ class CallerDirectory:
         caller gets the default menu), the failure is logged and counted in
         `degraded_lookups`. The client reconnects by itself on a later call.
         """
-        days = _windows(windows)
+        spec = _window_spec(windows)
         number = self.caller_number(raw_callerid)
         if number is None:
             return CallerProfile.anonymous_caller()
         try:
-            async with asyncio.timeout(self.budget):
-                return await self._identify(number, days, uniqueid)
+            # The batcher keeps the budget: one timer per batch, not one per lookup.
+            return await self._identify(number, spec, uniqueid, self.budget)
         except (RedisError, OSError, TimeoutError, ValueError) as exc:
             self.degraded_lookups += 1
             held = self._lookup_log.allow()
@@ -222,51 +317,53 @@ class CallerDirectory:
                 )
             return CallerProfile.unavailable(number)
 
-    async def _identify(self, number: str, days: tuple[int, ...], uniqueid: str) -> CallerProfile:
+    async def _identify(
+        self,
+        number: str,
+        spec: tuple[tuple[int, ...], bytes],
+        uniqueid: str,
+        budget: float | None,
+    ) -> CallerProfile:
+        days, window_args = spec
         now = self.clock()
-        when = iso_utc(now)
-        profile_key, calls_key = self.keys.caller(number), self.keys.calls(number)
+        when = _iso_second(now)
         tag = _UNIQUEID_UNSAFE.sub("", uniqueid)[:64] or secrets.token_hex(4)
-        args: list[str | float | int] = [
-            when,
-            now,
-            f"{now:.6f}:{tag}",
-            now - CALLS_RETENTION_DAYS * _DAY,
-            int(CALLS_RETENTION_DAYS * _DAY),
-            *(now - day * _DAY for day in days),
-        ]
-        command = ("EVALSHA", self._identify_sha, 2, profile_key, calls_key, *args)
-        try:
-            reply = await self._batch.submit(*command)
-        except NoScriptError:
-            # A fresh or restarted server: load the script, then ask again.
-            await self.redis.script_load(_IDENTIFY_LUA)
-            reply = await self._batch.submit(*command)
-        if not isinstance(reply, list) or len(reply) != 4 + len(days):
+        command = b"".join(
+            (
+                _IDENTIFY.head(2, 3 + len(days)),
+                self._keys_of(number)[0],
+                encode_texts([when, repr(now), tag]),
+                window_args,
+            )
+        )
+        reply = await self._batch.submit(command, script=_IDENTIFY, budget=budget)
+        if type(reply) is not list or len(reply) != 4 + len(days):
             raise ValueError(f"unexpected reply to the caller lookup: {str(reply)[:200]}")
-        pairs, first_call, count, failed, *windows = reply
-        if not isinstance(pairs, list):
+        pairs, first_call, count, failed = reply[0], reply[1], reply[2], reply[3]
+        if type(pairs) is not list or len(pairs) % 2:
             raise ValueError("unexpected profile in the caller lookup reply")
         if failed:
             # The profile was read; serve it even if its counters are damaged.
             log.warning("recording a call of %s failed in part (%s writes)", number, failed)
-        before = as_fields(dict(zip(pairs[::2], pairs[1::2], strict=True)))
-        fields = dict(before)
-        first_call_set = first_call == 1
-        if first_call_set:
+        items = iter(pairs)
+        fields = dict(zip(items, items, strict=True))
+        if pairs and type(pairs[0]) is not str:  # a client that does not decode replies
+            fields = as_fields(fields)
+        is_new = not fields and first_call == 1
+        if first_call == 1:
             fields["first_call"] = when
         fields["last_call"] = when
-        if isinstance(count, int):
+        if type(count) is int:
             fields["call_count"] = str(count)
         counts = {
-            day: value if isinstance(value, int) else 0
-            for day, value in zip(days, windows, strict=True)
+            day: value if type(value) is int else 0
+            for day, value in zip(days, reply[4:], strict=True)
         }
         return CallerProfile(
             number=number,
-            fields=fields,
-            is_new=not before and first_call_set,
-            calls_in_last=counts,
+            fields=MappingProxyType(fields),
+            is_new=is_new,
+            calls_in_last=MappingProxyType(counts),
         )
 
     # -- profiles ----------------------------------------------------------
@@ -348,6 +445,28 @@ class CallerDirectory:
             replies = await pipe.execute()
         found = ((e164, as_fields(reply)) for e164, reply in zip(wanted, replies, strict=True))
         return [CallerProfile(number=e164, fields=fields) for e164, fields in found if fields]
+
+    # -- callbacks ----------------------------------------------------------
+
+    async def request_callback(self, number: str, queue: str, *, uniqueid: str, reason: str) -> str:
+        """File a request to call `number` back from `queue`; return its stream id.
+
+        The callback scheduler works the stream (docs/redis.md). Raises InvalidNumber.
+        """
+        fields = {
+            "number": self.normalize(number),
+            "queue": queue,
+            "reason": reason,
+            "uniqueid": uniqueid,
+            "requested": str(int(self.clock())),
+        }
+        entry_id = await self.redis.xadd(self.keys.callbacks(), redis_mapping(fields))
+        return as_text(entry_id)
+
+    async def callback_requests(self, count: int = 100) -> list[dict[str, str]]:
+        """The oldest `count` callback requests, each with its stream `id`."""
+        found = await self.redis.xrange(self.keys.callbacks(), count=count)
+        return [{**as_fields(fields), "id": as_text(entry_id)} for entry_id, fields in found or ()]
 
     # -- tickets -----------------------------------------------------------
 
@@ -439,55 +558,88 @@ class CallerDirectory:
         `history_write_failures` and returns False. A withheld or invalid
         number returns False (nothing to record, not a failure).
         """
-        if self.caller_number(number) is None:
-            return False
-        return await self.record_calls([(number, entry)]) == 1
+        return await self.record_call_soon(number, entry)
 
     async def record_calls(self, calls: Sequence[tuple[str, Mapping[str, str]]]) -> int:
         """Append many calls to their callers' histories in one round trip; return how many.
 
         As `record_call` for each (one retry on a connection error, never
-        raises, failures counted); a busy server batches its history writes
-        through here, since a round trip costs the client more than its XADDs.
+        raises, failures counted).
         """
-        now = self.clock()
-        writes = []
-        for number, entry in calls:
-            e164 = self.caller_number(number)
-            if e164 is not None:
-                fields = redis_mapping(_history_entry(entry, now))
-                writes.append((self.keys.history(e164), fields))
-        if not writes:
-            return 0
-        written = 0
-        error: BaseException | None = None
-        for _attempt in range(2):
-            replies = await asyncio.gather(
-                *(self._xadd(key, fields) for key, fields in writes), return_exceptions=True
+        written = await asyncio.gather(
+            *(self.record_call_soon(number, entry) for number, entry in calls)
+        )
+        return sum(written)
+
+    def record_call_soon(
+        self, number: str, entry: Mapping[str, str], *, linger: float | None = None
+    ) -> asyncio.Future[bool]:
+        """`record_call` without a coroutine of its own: for a server ending many calls.
+
+        The write joins the Redis batch of this loop turn, or with `linger`
+        the next batch within that many seconds (see `flush_writes`); the
+        future says whether it was written (True) or not (False, counted and
+        logged, with the same one retry), and never fails. Must run in the
+        event loop.
+        """
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[bool] = loop.create_future()
+        e164 = self.caller_number(number)
+        if e164 is None:
+            result.set_result(False)
+            return result
+        try:
+            fields = _history_entry(entry, self.clock())
+            flat = [item for pair in fields.items() for item in pair]
+            command = b"".join(
+                (
+                    b"*%d\r\n" % (6 + len(flat)),
+                    _XADD,
+                    self._keys_of(e164)[1],
+                    _XADD_TRIM,
+                    encode_texts(flat),
+                )
             )
-            failed = [
-                (write, reply)
-                for write, reply in zip(writes, replies, strict=True)
-                if isinstance(reply, BaseException)
-            ]
-            written += len(writes) - len(failed)
-            if not failed:
-                return written
-            error = failed[0][1]
+        except (TypeError, ValueError) as exc:  # text that cannot be encoded
+            self._history_failed(1, exc)
+            result.set_result(False)
+            return result
+        self._send_history(command, result, retry=True, linger=linger)
+        return result
+
+    def flush_writes(self) -> None:
+        """Send the history writes that linger (`record_call_soon`) now."""
+        self._batch.flush()
+
+    def _send_history(
+        self,
+        command: bytes,
+        result: asyncio.Future[bool],
+        *,
+        retry: bool,
+        linger: float | None = None,
+    ) -> None:
+        sent = self._batch.submit(command, linger=linger)
+        sent.add_done_callback(partial(self._history_sent, command, result, retry))
+
+    def _history_sent(
+        self, command: bytes, result: asyncio.Future[bool], retry: bool, sent: asyncio.Future[Any]
+    ) -> None:
+        if sent.cancelled():  # the loop is shutting down
+            result.cancel()
+            return
+        error = sent.exception()
+        if error is None:
+            if not result.done():
+                result.set_result(True)
+        elif retry and isinstance(error, _RETRYABLE):
             # A connection error is retried once (the connection is re-made);
             # anything else (a key of the wrong type, say) is final.
-            writes = [write for write, reply in failed if isinstance(reply, _RETRYABLE)]
-            if len(writes) < len(failed):
-                self._history_failed(len(failed) - len(writes), error)
-            if not writes:
-                return written
-        assert error is not None
-        self._history_failed(len(writes), error)
-        return written
-
-    def _xadd(self, key: str, fields: Mapping[str, str]) -> asyncio.Future[Any]:
-        flat = [item for pair in fields.items() for item in pair]
-        return self._batch.submit("XADD", key, "MAXLEN", "~", HISTORY_MAXLEN, "*", *flat)
+            self._send_history(command, result, retry=False)
+        else:
+            self._history_failed(1, error)
+            if not result.done():
+                result.set_result(False)
 
     def _history_failed(self, count: int, error: BaseException) -> None:
         self.history_write_failures += count

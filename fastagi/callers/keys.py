@@ -76,6 +76,10 @@ class Keys:
         """String (INCR): the last ticket id handed out."""
         return f"{self.prefix}ticket:seq"
 
+    def callbacks(self) -> str:
+        """Stream: callback requests waiting to be worked (number, queue, reason, uniqueid)."""
+        return f"{self.prefix}callbacks"
+
     def caller_pattern(self) -> str:
         """SCAN MATCH pattern that finds profile hashes (and, to filter out, their sub-keys)."""
         return f"{self.prefix}caller:+*"

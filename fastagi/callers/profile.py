@@ -47,6 +47,9 @@ OPEN_TICKET_STATUSES = frozenset({"open", "in_progress", "waiting"})
 TICKET_STATUSES = OPEN_TICKET_STATUSES | {"closed"}
 
 
+_NO_TAGS: frozenset[str] = frozenset()
+
+
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping or {}))
 
@@ -83,7 +86,10 @@ class CallerProfile:
 
     @property
     def tags(self) -> frozenset[str]:
-        return frozenset(t.strip() for t in self.get("tags").split(",") if t.strip())
+        text = self.fields.get("tags")
+        if not text:
+            return _NO_TAGS  # most callers have none: no splitting
+        return frozenset(tag for tag in map(str.strip, text.split(",")) if tag)
 
     @property
     def open_tickets(self) -> int:

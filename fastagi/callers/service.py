@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 
 from fastagi.callers.directory import CallerDirectory
 from fastagi.callers.segments import SegmentMatch, SegmentRules
-from fastagi.menus.context import CallContext
+from fastagi.menus.context import BusinessHours, CallContext
 from fastagi.personalise import caller_variables
 
 __all__ = ["CallerService"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds a history write may wait for the next lookup's round trip.
+HISTORY_LINGER = 0.05
 
 
 class CallerService:
@@ -37,12 +40,23 @@ class CallerService:
         self.rules = rules
         self._now = now
         self._windows = rules.windows()
-        self._writes: set[asyncio.Task[bool]] = set()
+        self._writes: set[asyncio.Future[bool]] = set()
 
-    async def identify(self, callerid: str, uniqueid: str) -> tuple[CallContext, SegmentMatch]:
-        """The caller's context for the menus, and the segment rule that matched."""
+    async def identify(
+        self,
+        callerid: str,
+        uniqueid: str,
+        *,
+        hours: BusinessHours | None = None,
+        now: datetime | None = None,
+    ) -> tuple[CallContext, SegmentMatch]:
+        """The caller's context for the menus, and the segment rule that matched.
+
+        `now` (default: the service's clock) is the moment segments and hours see.
+        """
         profile = await self.directory.lookup(callerid, windows=self._windows, uniqueid=uniqueid)
-        now = self._now()
+        if now is None:
+            now = self._now()
         match = self.rules.classify(profile, now)
         context = CallContext(
             profile=profile,
@@ -51,22 +65,27 @@ class CallerService:
             variables=caller_variables(profile, match),
             language=profile.language or None,
             tickets=self.directory,
+            callbacks=self.directory,
+            hours=hours,
         )
         return context, match
 
     def remember(self, context: CallContext, entry: Mapping[str, str]) -> None:
         """Append the call to the caller's history, in the background (never raises).
 
-        The directory sends the writes of calls ending together in one round trip.
+        The write waits up to `HISTORY_LINGER` seconds to ride along with the
+        next lookup's round trip (at 200 calls/s one comes every 5 ms), so
+        a call costs Redis one round trip, not two.
         """
         number = context.profile.number
         if not number or context.profile.degraded:
             return  # nobody to file it under, or Redis is known to be in trouble
-        task = asyncio.ensure_future(self.directory.record_call(number, entry))
-        self._writes.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._writes.discard)
+        written = self.directory.record_call_soon(number, entry, linger=HISTORY_LINGER)
+        self._writes.add(written)  # until it is written (or given up), for `drain`
+        written.add_done_callback(self._writes.discard)
 
     async def drain(self) -> None:
         """Wait until the history entries of ended calls are written (at shutdown)."""
+        self.directory.flush_writes()
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
