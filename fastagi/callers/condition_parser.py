@@ -63,7 +63,6 @@ __all__ = [
     "ConditionSource",
     "collect_condition",
     "parse_condition",
-    "zone_from_name",
 ]
 
 #: Every key that starts a condition, in the order the docs list them.
@@ -97,7 +96,6 @@ _FIELD_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _STORED_FIELD_NAME = re.compile(r"[a-z0-9_]{1,40}")  # what the directory accepts (docs/redis.md)
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _INTEGER = re.compile(r"\+?[0-9]{1,9}")
-_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
 _TRUE = frozenset({"true", "yes", "on"})
 _FALSE = frozenset({"false", "no", "off"})
 _DAY_ALIASES = {
@@ -119,26 +117,6 @@ class ConditionSource(Protocol):
 
     @property
     def positions(self) -> Mapping[PathKey, Position]: ...
-
-
-def zone_from_name(name: str) -> tzinfo:
-    """The IANA time zone `name` (`Europe/Moscow`, `UTC`); ValueError says what is wrong."""
-    if name in ("UTC", "Etc/UTC", "utc"):
-        return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-    from fastagi.menus._validation import did_you_mean
-
-    if _ZONE_NAME.fullmatch(name):
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    hint = did_you_mean(name, available_timezones()) if len(name) <= 64 else ""
-    raise ValueError(
-        f"unknown time zone {_quote(name)}"
-        + (f"; {hint}" if hint else "; use an IANA name such as Europe/Moscow or UTC")
-    )
 
 
 def _quote(value: object) -> str:

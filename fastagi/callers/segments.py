@@ -30,10 +30,10 @@ from fastagi.callers.condition_parser import (
     SEGMENT_NAME_PATTERN,
     collect_condition,
     parse_condition,
-    zone_from_name,
 )
 from fastagi.callers.conditions import Condition, EvalContext
 from fastagi.callers.profile import CallerProfile
+from fastagi.timezones import zone_from_name
 
 if TYPE_CHECKING:
     from fastagi.menus._yaml import PathKey, YamlDocument

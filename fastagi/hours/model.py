@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from functools import lru_cache
+from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Annotated, Any, Final
 
@@ -46,6 +45,7 @@ from fastagi.hours._text import (
     parse_weekdays,
 )
 from fastagi.hours._timeline import DayPlan, State, Timeline
+from fastagi.timezones import zone_from_name
 
 __all__ = [
     "CALENDAR_NAME_PATTERN",
@@ -70,7 +70,6 @@ FROM_FILE: Final = "hours_from_file"
 #: calendar itself is invalid.
 CALENDAR_NAMES: Final = "hours_calendar_names"
 
-_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
 _CLOSED_WORDS = frozenset({"closed"})
 _ALL_DAY_WORDS = frozenset({"24h"})
 _DAY = timedelta(days=1)
@@ -78,27 +77,6 @@ _DAY = timedelta(days=1)
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-@lru_cache(maxsize=256)
-def zone_from_name(name: str) -> tzinfo:
-    """The IANA time zone `name` (`Europe/Moscow`, `UTC`); ValueError says what is wrong."""
-    if name in ("UTC", "Etc/UTC"):
-        return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-    if _ZONE_NAME.fullmatch(name) and not name.startswith("/") and ".." not in name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    from fastagi.menus._validation import did_you_mean
-
-    hint = did_you_mean(name, available_timezones()) if len(name) <= 64 else ""
-    raise ValueError(
-        f"unknown time zone {name!r}; "
-        + (hint or "use an IANA name such as Europe/Moscow, Europe/Berlin or UTC")
-    )
 
 
 def _zone_name(value: str) -> str:
