@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
-from fastagi.menus.fields import Language, PromptName
+from fastagi.menus.fields import Language, PromptName, pattern_check
 from fastagi.menus.node_base import AsteriskRef, EndKind, Link, NodeBase, links_of
 from fastagi.menus.target import Target
 
@@ -45,19 +45,6 @@ EXTENSION_PATTERN = r"^[0-9A-Za-z_+*#-]{1,32}$"
 #: Extensions a transfer may dial when nothing narrower is given.
 DEFAULT_ALLOWED = r"^[0-9]{2,6}$"
 
-_NAME = re.compile(NAME_PATTERN)
-
-
-def _pattern(pattern: str, what: str) -> AfterValidator:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{what} {value!r} does not match {pattern}")
-        return value
-
-    return AfterValidator(check)
-
 
 def _regex(value: str) -> str:
     try:
@@ -71,16 +58,21 @@ def _regex(value: str) -> str:
 
 Name = Annotated[
     str,
-    _pattern(NAME_PATTERN, "name"),
+    pattern_check(NAME_PATTERN, "name", "use 1 to 64 letters, digits, '_', '.' or '-'"),
     WithJsonSchema({"type": "string", "pattern": NAME_PATTERN}),
 ]
 Templated = Annotated[
     str,
-    _pattern(TEMPLATE_PATTERN, "value"),
+    pattern_check(
+        TEMPLATE_PATTERN,
+        "value",
+        "use letters, digits, _ . @ + - and caller data such as {caller.manager}|100",
+    ),
     WithJsonSchema({"type": "string", "pattern": TEMPLATE_PATTERN}),
 ]
 Regex = Annotated[
     str,
+    Field(max_length=200),
     AfterValidator(_regex),
     WithJsonSchema({"type": "string", "format": "regex", "maxLength": 200}),
 ]
@@ -379,7 +371,9 @@ class DialplanNode(NodeBase):
 
     type: Literal["dialplan"]
     context: Name
-    extension: Annotated[str, _pattern(EXTENSION_PATTERN, "extension")] = "s"
+    extension: Annotated[
+        str, pattern_check(EXTENSION_PATTERN, "extension", "use 1 to 32 of 0-9 A-Z a-z _ + * # -")
+    ] = "s"
     priority: Annotated[str, Field(pattern=r"^([0-9]{1,5}|[A-Za-z_][A-Za-z0-9_]{0,31})$")] = "1"
     prompt: PromptName | None = None
 
@@ -403,8 +397,3 @@ ACTION_NODE_TYPES: tuple[type[NodeBase], ...] = (
     LanguageNode,
     DialplanNode,
 )
-
-
-def is_static_name(value: str) -> bool:
-    """True for a plain Asterisk name (no caller data in it)."""
-    return bool(_NAME.fullmatch(value))

@@ -58,7 +58,8 @@ def number_to_text(value: object) -> object:
     return value
 
 
-def _pattern_check(pattern: str, what: str, allowed: str) -> AfterValidator:
+def pattern_check(pattern: str, what: str, allowed: str) -> AfterValidator:
+    """A validator: the value must match `pattern`; the error names `what` and what is `allowed`."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -160,18 +161,18 @@ PromptName = Annotated[
 OptionKey = Annotated[
     str,
     BeforeValidator(number_to_text),
-    _pattern_check(OPTION_KEY_PATTERN, "option", "use 1 to 32 of the keys 0-9, * and #"),
+    pattern_check(OPTION_KEY_PATTERN, "option", "use 1 to 32 of the keys 0-9, * and #"),
     WithJsonSchema({"type": "string", "pattern": OPTION_KEY_PATTERN}),
 ]
 DigitString = Annotated[
     str,
     BeforeValidator(number_to_text),
-    _pattern_check(DIGITS_PATTERN, "digits", "use 1 to 64 of 0-9, * and #"),
+    pattern_check(DIGITS_PATTERN, "digits", "use 1 to 64 of 0-9, * and #"),
     WithJsonSchema({"type": "string", "pattern": DIGITS_PATTERN}),
 ]
 VariableName = Annotated[
     str,
-    _pattern_check(
+    pattern_check(
         VARIABLE_PATTERN,
         "variable name",
         "use NAME or FUNCTION(argument) with letters, digits and '_' (e.g. CHANNEL(language))",
@@ -191,7 +192,7 @@ ResultName = Annotated[
 ]
 Language = Annotated[
     str,
-    _pattern_check(LANGUAGE_PATTERN, "language", "use a code such as en, ru or pt_BR"),
+    pattern_check(LANGUAGE_PATTERN, "language", "use a code such as en, ru or pt_BR"),
     WithJsonSchema({"type": "string", "pattern": LANGUAGE_PATTERN}),
 ]
 DirectDial = Annotated[
