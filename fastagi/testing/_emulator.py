@@ -227,9 +227,7 @@ class AsteriskEmulator:
         (agi_status "FAILURE"), not raised. Exceptions from handlers
         (applications, subroutines, commands) propagate.
         """
-        number = next(self._counter)
-        uniqueid = f"{self._epoch}.{number}"
-        name = f"{self.channel_prefix}-{number:08x}"
+        number, uniqueid, name = self._next_identity()
         env = self.build_env(
             host,
             port,
@@ -242,6 +240,36 @@ class AsteriskEmulator:
             overrides=env_overrides,
             threadid=139_800_000_000_000 + number,
         )
+        channel, dialplan_subs = self._new_channel(
+            name, uniqueid, env, channel_variables, caller, applications, subroutines, telephony
+        )
+        if dialplan_subs is not None and self.dialplan is not None:
+            runner = DialplanRunner(self.dialplan, channel, _no_nested_agi, max_steps=10_000)
+            runner.in_agi = True  # the call is one AGI session from start to end
+            dialplan_subs.handler = runner.agi_gosub
+        return await self._run_agi(
+            channel, host, port, env, hangup_at_command, reply_delay, wall_limit
+        )
+
+    def _next_identity(self) -> tuple[int, str, str]:
+        """A new call's number, uniqueid and channel name."""
+        number = next(self._counter)
+        return number, f"{self._epoch}.{number}", f"{self.channel_prefix}-{number:08x}"
+
+    def _new_channel(
+        self,
+        name: str,
+        uniqueid: str,
+        env: Mapping[str, str],
+        variables: Mapping[str, str],
+        caller: CallerScript | None,
+        applications: Mapping[str, AppHandler] | None,
+        subroutines: Mapping[str, SubroutineHandler] | None,
+        telephony: TelephonyScript | None,
+    ) -> tuple[Channel, DialplanSubroutines | None]:
+        """A channel with this call's additions over the emulator's applications,
+        subroutines and telephony; with a dialplan, GOSUB runs its contexts (the
+        returned `DialplanSubroutines` still needs its runner)."""
         apps = self.applications
         if applications:
             apps = {**apps, **{k.lower(): v for k, v in applications.items()}}
@@ -249,13 +277,13 @@ class AsteriskEmulator:
             {**self.subroutines, **subroutines} if subroutines else self.subroutines
         )
         dialplan_subs = None
-        if self.dialplan is not None:  # GOSUB runs the dialplan's subroutine contexts
+        if self.dialplan is not None:
             subs = dialplan_subs = DialplanSubroutines(self.dialplan, dict(subs))
         channel = Channel(
             name=name,
             uniqueid=uniqueid,
             env=env,
-            variables=channel_variables,
+            variables=variables,
             caller=caller if caller is not None else CallerScript(),
             prompt_duration=self.prompt_duration,
             file_exists=self.file_exists,
@@ -266,13 +294,7 @@ class AsteriskEmulator:
             telephony=telephony if telephony is not None else self.telephony,
         )
         channel.globals = self.globals
-        if dialplan_subs is not None and self.dialplan is not None:
-            runner = DialplanRunner(self.dialplan, channel, _no_nested_agi, max_steps=10_000)
-            runner.in_agi = True  # the call is one AGI session from start to end
-            dialplan_subs.handler = runner.agi_gosub
-        return await self._run_agi(
-            channel, host, port, env, hangup_at_command, reply_delay, wall_limit
-        )
+        return channel, dialplan_subs
 
     async def _run_agi(
         self,
@@ -322,34 +344,17 @@ class AsteriskEmulator:
         """
         if self.dialplan is None:
             raise ValueError("run_dialplan needs AsteriskEmulator(dialplan=...)")
-        number = next(self._counter)
-        uniqueid = f"{self._epoch}.{number}"
-        name = f"{self.channel_prefix}-{number:08x}"
+        number, uniqueid, name = self._next_identity()
         env = {
             "agi_callerid": callerid,
             "agi_calleridname": calleridname,
             "agi_context": context,
             "agi_extension": exten,
         }
-        apps = self.applications
-        if applications:
-            apps = {**apps, **{k.lower(): v for k, v in applications.items()}}
-        subs = DialplanSubroutines(self.dialplan, {**self.subroutines, **(subroutines or {})})
-        channel = Channel(
-            name=name,
-            uniqueid=uniqueid,
-            env=env,
-            variables=channel_variables,
-            caller=caller if caller is not None else CallerScript(),
-            prompt_duration=self.prompt_duration,
-            file_exists=self.file_exists,
-            applications=apps,
-            subroutines=subs,
-            database=self.database,
-            max_duration=self.max_duration,
-            telephony=telephony if telephony is not None else self.telephony,
+        channel, subs = self._new_channel(
+            name, uniqueid, env, channel_variables, caller, applications, subroutines, telephony
         )
-        channel.globals = self.globals
+        assert subs is not None  # the emulator has a dialplan
         start = now or datetime.now()
         # the zone of ``now`` plays the system time zone of the emulated Asterisk
         channel.clock_start = start if start.tzinfo is not None else start.astimezone()
