@@ -18,8 +18,9 @@ Extension points: `CommandTable` (AGI commands by keywords; start from
 Telephony: a `TelephonyScript` (per queue a `QueueScript`, per dial target a
 `DialScript`, plus `VoicemailScript`, `FaxScript`, `ConferenceScript`) decides
 what Queue, Dial, VoiceMail, ReceiveFax, ConfBridge and Originate see; their
-records land on the `CallResult` (``queue_log``, ``dials``, ``voicemails``,
-``mix_monitors``, ``conferences``, ``faxes``, ``originates``, ``user_events``).
+records land in `CallResult.telephony`, a `TelephonyLog` (``queue_log``,
+``dials``, ``voicemails``, ``mix_monitors``, ``conferences``, ``faxes``,
+``originates``, ``user_events``).
 
 Dialplan: `Dialplan.load` parses extensions.conf (and its ``#include``s);
 `AsteriskEmulator(dialplan=...)` then `run_dialplan(context, exten)` runs a

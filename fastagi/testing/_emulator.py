@@ -573,15 +573,7 @@ class _Session:
         result.prompts = ch.prompts
         result.missing_files = ch.missing_files
         result.recordings = ch.recordings
-        log = ch.telephony_log
-        result.queue_log = log.queue_log
-        result.dials = log.dials
-        result.voicemails = log.voicemails
-        result.mix_monitors = log.mix_monitors
-        result.conferences = log.conferences
-        result.faxes = log.faxes
-        result.originates = log.originates
-        result.user_events = log.user_events
+        result.telephony = ch.telephony_log
         result.language = ch.language
         result.digits_consumed = "".join(ch.digits_consumed)
         result.digits_lost = "".join(ch.digits_lost)

@@ -5,16 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from fastagi.testing._telephony import (
-    ConferenceRecord,
-    DialRecord,
-    FaxRecord,
-    MixMonitorRecord,
-    OriginateRecord,
-    QueueLogEntry,
-    UserEventRecord,
-    VoicemailRecord,
-)
+from fastagi.testing._telephony import TelephonyLog
 
 __all__ = ["CallResult", "TimelineEvent"]
 
@@ -52,8 +43,8 @@ class CallResult:
     ``timings`` holds, per command, the wall seconds from the emulator's
     last write (reply or environment) to the arrival of the command line.
 
-    The telephony applications leave one record per run: ``queue_log``
-    (Queue), ``dials``, ``voicemails``, ``mix_monitors`` (MixMonitor; not
+    The telephony applications leave one record per run in ``telephony``
+    (a `TelephonyLog`): ``queue_log`` (Queue), ``dials``, ``voicemails``, ``mix_monitors`` (MixMonitor; not
     ``recordings``, which is RECORD FILE's), ``conferences``, ``faxes``
     (ReceiveFax), ``originates``, ``user_events``.
     """
@@ -84,11 +75,5 @@ class CallResult:
     commands_after_hangup: int = 0
     wall_duration: float = 0.0
     close_wall_time: float | None = None
-    queue_log: list[QueueLogEntry] = field(default_factory=list)
-    dials: list[DialRecord] = field(default_factory=list)
-    voicemails: list[VoicemailRecord] = field(default_factory=list)
-    mix_monitors: list[MixMonitorRecord] = field(default_factory=list)
-    conferences: list[ConferenceRecord] = field(default_factory=list)
-    faxes: list[FaxRecord] = field(default_factory=list)
-    originates: list[OriginateRecord] = field(default_factory=list)
-    user_events: list[UserEventRecord] = field(default_factory=list)
+    #: What Queue, Dial, VoiceMail... did on the channel (shared by every AGI of a dialplan run).
+    telephony: TelephonyLog = field(default_factory=TelephonyLog)

@@ -490,11 +490,11 @@ def test_queue_and_dial_over_agi(agi_call: CallRunner) -> None:
         dials={"PJSIP/201": DialScript.busy(2)},
     )
     result, _ = agi_call(script, emulator=emulator, telephony=telephony)
-    [entry] = result.queue_log
+    [entry] = result.telephony.queue_log
     assert (entry.priority, entry.music_class, entry.wait, entry.position) == (7, "jazz", 15.0, 5)
-    assert [d.status for d in result.dials] == ["BUSY"]
-    assert [m.file for m in result.mix_monitors] == ["call.wav"]
-    assert result.user_events[0].fields == {"Why": "test"}
+    assert [d.status for d in result.telephony.dials] == ["BUSY"]
+    assert [m.file for m in result.telephony.mix_monitors] == ["call.wav"]
+    assert result.telephony.user_events[0].fields == {"Why": "test"}
     assert result.virtual_duration == pytest.approx(62.0)
     assert result.agi_status == "SUCCESS"
 
@@ -509,8 +509,8 @@ def test_queue_abandon_over_agi(agi_call: CallRunner) -> None:
 
     emulator = AsteriskEmulator(telephony=queues(support=QueueScript.abandoned(40)))
     result, _ = agi_call(script, emulator=emulator)  # the emulator-wide script
-    assert result.queue_log[0].outcome == "ABANDON"
-    assert result.queue_log[0].wait == 40.0
+    assert result.telephony.queue_log[0].outcome == "ABANDON"
+    assert result.telephony.queue_log[0].wait == 40.0
     assert (result.hangup_at, result.hung_up_by, result.agi_status) == (40.0, "caller", "HANGUP")
 
 
