@@ -54,22 +54,9 @@ def telephony_script(given: ScenarioTelephony | None) -> TelephonyScript:
     """The emulator's script for a scenario's `telephony` block (none: nobody answers)."""
     if given is None:
         return TelephonyScript()
-    queues = {
-        name: QueueScript(
-            answer_after=q.answer_after,
-            talk=q.talk,
-            hangup_by=q.hangup_by,
-            caller_hangup_after=q.caller_hangup_after,
-            status=q.status,
-            waiting=q.waiting,
-            holdtime=q.holdtime,
-        )
-        for name, q in given.queues.items()
-    }
-    dials = {
-        target: DialScript(status=d.status, after=d.after, talk=d.talk)
-        for target, d in given.dials.items()
-    }
+    # The scenario models use the emulator scripts' field names, so they map one to one.
+    queues = {name: QueueScript(**q.model_dump()) for name, q in given.queues.items()}
+    dials = {target: DialScript(**d.model_dump()) for target, d in given.dials.items()}
     return TelephonyScript(
         queues=queues,
         dials=dials,

@@ -1,5 +1,8 @@
 """What Asterisk does in a scenario: how queues, transfers, voicemail and faxes turn out.
 
+The field names are those of the emulator's `QueueScript` and `DialScript`
+(fastagi.testing), which `ivr test` builds from them one to one.
+
 A scenario's `telephony` block scripts the outcome of each action the menus
 run (`ivr test` hands it to the Asterisk emulator), and `at` fixes the
 moment of the call, for `hours` nodes and time-of-day segment rules.
