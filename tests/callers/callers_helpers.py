@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastagi.callers import CallerDirectory
 
 
@@ -25,3 +29,19 @@ class Clock:
 
 
 DAY = 86400.0
+
+
+@contextlib.asynccontextmanager
+async def silent_redis() -> AsyncIterator[str]:
+    """The URL of a "Redis" that accepts connections, reads, and never answers."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.close()

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from callers_helpers import silent_redis
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -142,27 +143,21 @@ def test_redis_down_fails_the_batch_at_once() -> None:
 
 def test_a_budget_fails_the_waiter_and_a_silent_server_never_hangs_the_batch() -> None:
     async def main() -> None:
-        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await reader.read(-1)  # accept, read, never answer
-            writer.close()
-
-        server = await asyncio.start_server(silent, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        client = open_async_client(f"redis://127.0.0.1:{port}/0", timeout=0.5)
-        batcher = CommandBatcher(client)
-        try:
-            started = time.monotonic()
-            budgeted = batcher.submit(encode_command("PING"), budget=0.05)
-            unbounded = batcher.submit(encode_command("PING"))
-            with pytest.raises(TimeoutError):
-                await budgeted
-            assert time.monotonic() - started < 0.3
-            with pytest.raises(TimeoutError):  # the socket timeout bounds the batch
-                await unbounded
-            assert time.monotonic() - started < 2.0
-        finally:
-            await client.aclose()
-            server.close()
+        async with silent_redis() as url:
+            client = open_async_client(url, timeout=0.5)
+            batcher = CommandBatcher(client)
+            try:
+                started = time.monotonic()
+                budgeted = batcher.submit(encode_command("PING"), budget=0.05)
+                unbounded = batcher.submit(encode_command("PING"))
+                with pytest.raises(TimeoutError):
+                    await budgeted
+                assert time.monotonic() - started < 0.3
+                with pytest.raises(TimeoutError):  # the socket timeout bounds the batch
+                    await unbounded
+                assert time.monotonic() - started < 2.0
+            finally:
+                await client.aclose()
 
     asyncio.run(main())
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from callers_helpers import DAY, Clock, keys_under
+from callers_helpers import DAY, Clock, keys_under, silent_redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -275,22 +275,16 @@ def test_lookup_falls_back_when_redis_is_down() -> None:
 
 def test_lookup_falls_back_within_budget_when_redis_hangs() -> None:
     async def main() -> None:
-        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await reader.read(-1)  # accept, read, never answer
-            writer.close()
-
-        server = await asyncio.start_server(silent, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        slow = open_async_client(f"redis://127.0.0.1:{port}/0", timeout=5.0)
-        d = CallerDirectory(slow, budget=0.1)
-        try:
-            started = time.monotonic()
-            profile = await d.lookup(NUMBER)
-            elapsed = time.monotonic() - started
-            assert profile.degraded and elapsed < 0.5, elapsed
-        finally:
-            await slow.aclose()
-            server.close()
+        async with silent_redis() as url:
+            slow = open_async_client(url, timeout=5.0)
+            d = CallerDirectory(slow, budget=0.1)
+            try:
+                started = time.monotonic()
+                profile = await d.lookup(NUMBER)
+                elapsed = time.monotonic() - started
+                assert profile.degraded and elapsed < 0.5, elapsed
+            finally:
+                await slow.aclose()
 
     asyncio.run(main())
 
