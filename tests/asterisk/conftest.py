@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -146,19 +145,6 @@ SAMPLE: dict[str, str] = {
         read=system
         """,
 }
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> WriteFile:
-    """write("asterisk/queues.conf", text) -> path; the text is dedented."""
-
-    def _write(name: str, text: str) -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return _write
 
 
 @pytest.fixture
