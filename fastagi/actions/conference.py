@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from fastagi.actions.subroutine import run_subroutine
+from fastagi.actions.subroutine import next_or_hang_up, run_subroutine
 from fastagi.agi import CallHangup
 from fastagi.menus.action_nodes import ConferenceNode
 from fastagi.menus.handlers import next_step, node_handler
-from fastagi.menus.session import Finish, Session, Step
+from fastagi.menus.session import Session, Step
 
 __all__: list[str] = []
 
@@ -38,7 +38,4 @@ async def run_conference(session: Session, node: ConferenceNode) -> Step:
     )
     if result.hung_up:
         raise CallHangup(f"the caller left conference {room}")
-    if node.next is not None:
-        return next_step(node.next)
-    await session.call.hangup()
-    return Finish("hangup", "conference")
+    return await next_or_hang_up(session, node.next, "conference")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from fastagi.actions.subroutine import MISSING, ActionResult, run_subroutine
+from fastagi.actions.subroutine import MISSING, ActionResult, next_or_hang_up, run_subroutine
 from fastagi.agi import CallHangup
 from fastagi.menus.action_nodes import QueueNode
 from fastagi.menus.handlers import next_step, node_handler
-from fastagi.menus.session import Finish, Goto, Session, Step
+from fastagi.menus.session import Goto, Session, Step
 
 __all__ = ["QUEUE_OUTCOMES", "queue_outcome"]
 
@@ -87,10 +87,7 @@ async def run_queue(session: Session, node: QueueNode) -> Step:
     if result.hung_up:
         raise CallHangup(f"the caller hung up in queue {node.queue} ({outcome})")
     if outcome == "answered":
-        if node.next is not None:
-            return Goto(node.next)
-        await session.call.hangup()
-        return Finish("hangup", "answered")
+        return await next_or_hang_up(session, node.next, "answered")
     if outcome == "timeout":
         return Goto(node.on_timeout)
     if result.status not in _UNAVAILABLE:

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fastagi.agi import CallHangup
-from fastagi.menus.session import Session
+from fastagi.menus.session import Finish, Goto, Session, Step
+from fastagi.menus.target import Target
 
-__all__ = ["MISSING", "ActionResult", "run_subroutine"]
+__all__ = ["MISSING", "ActionResult", "next_or_hang_up", "run_subroutine"]
 
 STATUS_VARIABLE = "IVR_ACTION_STATUS"
 STARTED_VARIABLE = "IVR_ACTION_STARTED"
@@ -87,3 +88,11 @@ async def run_subroutine(
         data["seconds"] = str(result.seconds)
     session.emit("action_result", data)
     return result
+
+
+async def next_or_hang_up(session: Session, target: Target | None, reason: str) -> Step:
+    """After an action that did its job (answered, message left): `target`, or hang up."""
+    if target is not None:
+        return Goto(target)
+    await session.call.hangup()
+    return Finish("hangup", reason)

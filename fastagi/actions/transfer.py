@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from fastagi.actions.subroutine import run_subroutine
+from fastagi.actions.subroutine import next_or_hang_up, run_subroutine
 from fastagi.agi import CallHangup
 from fastagi.menus.action_nodes import TransferNode
 from fastagi.menus.handlers import next_step, node_handler
-from fastagi.menus.session import Finish, Goto, Session, Step, seconds_to_ms
+from fastagi.menus.session import Session, Step, seconds_to_ms
 
 __all__ = ["TECHNOLOGY", "dial_string"]
 
@@ -64,10 +64,7 @@ async def run_transfer(session: Session, node: TransferNode) -> Step:
     if result.hung_up:
         raise CallHangup(f"the caller hung up during the transfer to {target}")
     if result.status == "ANSWER":
-        if node.next is not None:
-            return Goto(node.next)
-        await session.call.hangup()
-        return Finish("hangup", "transferred")
+        return await next_or_hang_up(session, node.next, "transferred")
     if result.status not in _KNOWN:
         session.log.warning("unknown DIALSTATUS %r: treated as a failure", result.status)
     fallback = {"BUSY": node.on_busy, "NOANSWER": node.on_no_answer}.get(result.status)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from fastagi.actions.subroutine import run_subroutine
+from fastagi.actions.subroutine import next_or_hang_up, run_subroutine
 from fastagi.agi import CallHangup
 from fastagi.menus.action_nodes import VoicemailNode
 from fastagi.menus.handlers import next_step, node_handler
-from fastagi.menus.session import Finish, Session, Step
+from fastagi.menus.session import Session, Step
 
 __all__ = ["GREETING_OPTIONS"]
 
@@ -31,8 +31,5 @@ async def run_voicemail(session: Session, node: VoicemailNode) -> Step:
         # Hanging up after the beep is how callers end a message: it is kept.
         raise CallHangup(f"the caller hung up in voicemail {mailbox}")
     if result.status in ("SUCCESS", "USEREXIT"):
-        if node.next is not None:
-            return next_step(node.next)
-        await session.call.hangup()
-        return Finish("hangup", "voicemail")
+        return await next_or_hang_up(session, node.next, "voicemail")
     return next_step(node.on_failure)

@@ -86,12 +86,9 @@ def _static(value: str | None) -> bool:
 
 
 class ActionNode(NodeBase):
-    """Shared by actions: a `next` target and the Asterisk names they use."""
+    """Shared by most actions: a `next` target."""
 
     next: Target | None = Field(default=None, description="Where to go when the action is done.")
-
-    def asterisk_refs(self) -> tuple[AsteriskRef, ...]:
-        return ()
 
     def links(self) -> tuple[Link, ...]:
         return links_of(self, next="next")
