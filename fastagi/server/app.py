@@ -20,6 +20,7 @@ from fastagi.menus import MenuRegistry, MenuSet, load_menus
 from fastagi.menus.context import BusinessHours
 from fastagi.server.control import ControlFactory, control_socket_path
 from fastagi.server.factory import FastAGIFactory
+from fastagi.server.fax_route import FaxResultRoute
 from fastagi.server.menu_route import MenuRoute
 from fastagi.server.router import Router
 from fastagi.server.transport import EagerPort
@@ -101,6 +102,7 @@ def start_server(
     registry.reload(lambda: menus if menus is not None else load_menus(settings.menus_dir))
     sink = events or NullSink()
     router = Router()
+    router.add(FaxResultRoute(sink, callers))
     router.add(MenuRoute(registry, sink, callers, hours, clock))
     factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
     port = EagerPort(settings.port, factory, backlog=1024, interface=settings.host, reactor=reactor)

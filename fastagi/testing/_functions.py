@@ -15,8 +15,8 @@ registration replaces an earlier one. `register_builtin` does the same for
 builtin variables such as ``${EPOCH}``.
 
 Emulated here: CALLERID (num, name, all; num and name writable), CHANNEL
-(language, name, uniqueid, state, musicclass; language and musicclass
-writable), IF(cond?a:b), LEN, STRFTIME(epoch,tz,format), FAXOPT (any option,
+(language, name, uniqueid, state, musicclass; language, musicclass and
+hangup_handler_push writable: the runner runs the handlers after ``h``), IF(cond?a:b), LEN, STRFTIME(epoch,tz,format), FAXOPT (any option,
 stored per channel), LOCAL (Gosub-scoped variables), GLOBAL; builtins CHANNEL,
 UNIQUEID, CONTEXT, EXTEN, PRIORITY, HANGUPCAUSE, EPOCH.
 """
@@ -142,6 +142,13 @@ def gosub_frames(ch: Channel) -> list[GosubFrame]:
     return frames
 
 
+def hangup_handlers(ch: Channel) -> list[str]:
+    """The channel's hangup handlers (``context,exten,priority(args)``), pushed last."""
+    handlers = ch.datastores.setdefault("hangup_handlers", [])
+    assert isinstance(handlers, list)
+    return handlers
+
+
 def fax_options(ch: Channel) -> dict[str, str]:
     """The channel's FAXOPT values by lower-case option name (``faxdetect``, ``status``...)."""
     options = ch.datastores.setdefault("faxopt", {})
@@ -196,6 +203,8 @@ def _channel_write(ch: Channel, args: str, value: str) -> bool:
         ch.language = value
     elif what == "musicclass":
         ch.datastores["musicclass"] = value
+    elif what == "hangup_handler_push":
+        hangup_handlers(ch).append(value)
     else:
         return False
     return True

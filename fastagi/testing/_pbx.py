@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from fastagi.testing._channel import Channel, GosubRequest, SubroutineHandler
 from fastagi.testing._dialplan import Dialplan, DialplanError, Priority
 from fastagi.testing._expr import check_condition, split_args
-from fastagi.testing._functions import GosubFrame, gosub_frames
+from fastagi.testing._functions import GosubFrame, gosub_frames, hangup_handlers
 from fastagi.testing._result import CallResult, TimelineEvent
 from fastagi.testing._timing import TimeSpec
 
@@ -170,6 +170,9 @@ class DialplanRunner:
         if self.plan.exists(self.context, "h", ch.wall_clock()):
             self._place(self.context, "h", 1)
             await self._loop(in_h=True)
+        handlers = hangup_handlers(ch)
+        while handlers:  # after `h`, the most recently pushed first
+            await self._run_hangup_handler(handlers.pop())
         ch.flush_lost()
         result.variables = dict(ch.variables)
         result.agi_status = ch.variables.get("AGISTATUS")
@@ -179,9 +182,24 @@ class DialplanRunner:
         result.virtual_duration = ch.now
         return result
 
-    async def _loop(self, *, in_h: bool = False) -> str:
+    async def _run_hangup_handler(self, spec: str) -> None:
+        """CHANNEL(hangup_handler_push): a Gosub run on the dead channel until it returns."""
+        label, paren, rest = spec.partition("(")
+        args = split_args(rest[: rest.rfind(")")], raw=True) if paren else []
+        target = self._target(label)
+        if target is None or self.plan.find(*target, self.ch.wall_clock()) is None:
+            self._warn(f"hangup handler: non-existent destination {label!r}")
+            return
+        frame = GosubFrame(None)
+        self._push_frame(frame, args)
+        self._place(*target)
+        await self._loop(in_h=True, until_return_of=frame)
+
+    async def _loop(self, *, in_h: bool = False, until_return_of: GosubFrame | None = None) -> str:
         ch = self.ch
         while True:
+            if until_return_of is not None and until_return_of not in gosub_frames(ch):
+                return "returned"
             step = self._current(in_h)
             if isinstance(step, str):
                 return step

@@ -44,9 +44,9 @@ class CallResult:
     last write (reply or environment) to the arrival of the command line.
 
     The telephony applications leave one record per run in ``telephony``
-    (a `TelephonyLog`): ``queue_log`` (Queue), ``dials``, ``voicemails``, ``mix_monitors`` (MixMonitor; not
-    ``recordings``, which is RECORD FILE's), ``conferences``, ``faxes``
-    (ReceiveFax), ``originates``, ``user_events``.
+    (a `TelephonyLog`): ``queue_log`` (Queue), ``dials``, ``voicemails``,
+    ``mix_monitors`` (MixMonitor; not ``recordings``, which is RECORD FILE's),
+    ``conferences``, ``faxes`` (ReceiveFax), ``originates``, ``user_events``.
     """
 
     uniqueid: str

@@ -26,6 +26,7 @@ from fastagi.testing import (
     Dialplan,
     DialplanResult,
     DialScript,
+    FaxScript,
     QueueScript,
     TelephonyScript,
 )
@@ -163,6 +164,42 @@ def test_a_caller_who_hangs_up_in_the_queue_is_recorded_as_abandoned(
     assert (entry.outcome, round(entry.wait)) == ("ABANDON", 45)
     assert (leave["outcome"], leave["wait"], leave["status"]) == ("abandoned", "45", "HANGUP")
     assert result.hung_up_by == "caller"
+
+
+@pytest.mark.parametrize("machine_hangs_up", [False, True])
+def test_a_received_fax_is_filed_in_the_department_folder_and_recorded(
+    redis_server_url: str, machine_hangs_up: bool
+) -> None:
+    number = "+74957770101"
+    fax = FaxScript(pages=3, remote_station="+7 495 777-01-01", caller_hangs_up=machine_hangs_up)
+
+    async def scenario() -> tuple[DialplanResult, dict[str, str], list[dict[str, str]]]:
+        async with _pbx(redis_server_url, WEDNESDAY_NOON) as rig:
+            # what Asterisk does when the menu's `fax` node armed detection and heard CNG
+            result = await rig.emulator.run_dialplan(
+                "ivr-entry",
+                "fax",
+                callerid=number,
+                channel_variables={"IVR_FAX_FOLDER": "sales"},
+                now=WEDNESDAY_NOON,
+                telephony=TelephonyScript(fax=fax),
+            )
+            await rig.service.drain()
+            (call,) = result.agi_calls
+            (event,) = rig.events.events(call.uniqueid, "fax")
+            return result, dict(event.data), await rig.service.directory.history(number)
+
+    result, event, history = run_on_reactor_loop(scenario())
+    (received,) = result.chan.telephony_log.faxes
+    assert received.file == f"/var/spool/asterisk/fax/sales/{result.chan.uniqueid}.tif"
+    assert event == {
+        "status": "SUCCESS",
+        "pages": "3",
+        "error": "NO_ERROR",
+        "folder": "sales",
+        "station": "+7 495 777-01-01",
+    }
+    assert [h["outcome"] for h in history] == ["fax success, 3 page(s) to sales"]
 
 
 def test_server_down_sends_the_call_down_the_dialplan_fallback() -> None:

@@ -155,6 +155,30 @@ def test_unknown_application_hangs_up_and_h_runs() -> None:
     assert "No application 'nosuchapp'" in result.warnings[0]
 
 
+HANGUP_HANDLERS = """
+[main]
+exten => s,1,Set(CHANNEL(hangup_handler_push)=handlers,first,1(one))
+ same => n,Set(CHANNEL(hangup_handler_push)=handlers,second,1(two))
+ same => n,Gosub(sub,s,1)
+ same => n,NoOp(never: the channel hung up in the subroutine)
+[sub]
+exten => s,1,Hangup()
+exten => h,1,NoOp(h of sub)
+[handlers]
+exten => first,1,NoOp(handler ${ARG1})
+ same => n,Return()
+ same => n,NoOp(never: after Return)
+exten => second,1,NoOp(handler ${ARG1})
+ same => n,Return()
+"""
+
+
+def test_hangup_handlers_run_after_h_wherever_the_channel_hung_up() -> None:
+    # `h` runs in the context the channel is in (the subroutine's), then the
+    # handlers, most recently pushed first, each up to its Return()
+    assert noops(run(HANGUP_HANDLERS)) == ["h of sub", "handler two", "handler one"]
+
+
 def test_an_invalid_extension_goes_to_i_and_falling_off_the_end_hangs_up() -> None:
     text = "[main]\nexten => s,1,Goto(999,1)\nexten => i,1,NoOp(invalid ${INVALID_EXTEN})\n"
     result = run(text)
