@@ -185,7 +185,8 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     the rule language, and that every menu a segment names exists. Asterisk
     (settings' asterisk_dir): every queue, mailbox, music class, trunk,
     conference profile and dialplan extension the menus name exists, and the
-    dialplan's AGI calls reach this server's host:port.
+    dialplan's AGI calls reach this server's host:port. Sounds (settings'
+    sounds_dir, when set): every fixed prompt the menus play has a file.
 
     Prints every problem as file:line:column; exits 2 when there are errors.
     """
@@ -195,6 +196,10 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     menus = _load_menus(paths, settings)
     problems = lint_menus(menus) + _segment_problems(settings, menus)
     problems += _asterisk_problems(settings, menus) + _hours_problems(settings, menus)
+    if settings.sounds_dir is not None:
+        from fastagi.menus.prompt_files import missing_prompt_files
+
+        problems += missing_prompt_files(menus, settings.sounds_dir)
     for problem in problems:
         click.echo(str(problem), err=True)
     errors = sum(1 for p in problems if p.severity == "error")

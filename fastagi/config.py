@@ -57,6 +57,7 @@ class ServerSettings(BaseModel):
     segments_file: Path = Path("config/segments.yaml")
     hours_file: Path = Path("config/hours.yaml")
     asterisk_dir: Path = Path("asterisk-conf")
+    sounds_dir: Path | None = None
     production: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -86,6 +87,7 @@ _ENV_OVERRIDES = {
     "IVR_CALLERS": "callers",
     "IVR_HOURS_FILE": "hours_file",
     "IVR_ASTERISK_DIR": "asterisk_dir",
+    "IVR_SOUNDS_DIR": "sounds_dir",
     "IVR_PRODUCTION": "production",
 }
 

@@ -48,7 +48,7 @@ DIGITS_PATTERN = r"^[0-9*#]{1,64}$"
 #: Outcome kinds; a `return` node may not use them as its result.
 RESERVED_RESULTS: Final = frozenset({"hangup", "caller_hangup", "error", "max_steps"})
 
-_AUDIO_EXTENSIONS = (".wav", ".gsm", ".ulaw", ".alaw", ".sln", ".sln16", ".g722", ".mp3", ".ogg")
+AUDIO_EXTENSIONS = (".wav", ".gsm", ".ulaw", ".alaw", ".sln", ".sln16", ".g722", ".mp3", ".ogg")
 
 
 def number_to_text(value: object) -> object:
@@ -70,13 +70,13 @@ def pattern_check(pattern: str, what: str, allowed: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-#: `{caller.first_name}` or `{segment}` inside a prompt name (see _check_prompt).
+#: `{caller.first_name}` or `{segment}` inside a prompt name (see check_prompt).
 PLACEHOLDER = re.compile(r"\{(caller\.[a-z0-9_]{1,40}|segment)\}")
 #: What editors check: prompt names, with placeholders and `|` alternatives.
 PROMPT_REF_PATTERN = r"^[A-Za-z0-9_./{}|-]+$"
 
 
-def _check_prompt(value: str) -> str:
+def check_prompt(value: str) -> str:
     """A sound file name, or alternatives `a|b|c` of which the first that fills wins.
 
     Alternatives may hold placeholders (`names/{caller.first_name}`); the last
@@ -103,7 +103,7 @@ def _check_prompt_name(value: str, shown: str) -> None:
             f"prompt {shown!r} is not a sound file name: use letters, digits, '_', '-', '.'"
             " and '/' between directories, e.g. 'ivr/main-greeting'"
         )
-    if value.lower().endswith(_AUDIO_EXTENSIONS):
+    if value.lower().endswith(AUDIO_EXTENSIONS):
         raise ValueError(
             f"prompt {shown!r}: leave out the file extension (Asterisk picks the best format)"
         )
@@ -155,7 +155,7 @@ NodeId = Annotated[
 ]
 PromptName = Annotated[
     str,
-    AfterValidator(_check_prompt),
+    AfterValidator(check_prompt),
     WithJsonSchema({"type": "string", "pattern": PROMPT_REF_PATTERN, "maxLength": 200}),
 ]
 OptionKey = Annotated[

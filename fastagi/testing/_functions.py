@@ -16,9 +16,10 @@ builtin variables such as ``${EPOCH}``.
 
 Emulated here: CALLERID (num, name, all; num and name writable), CHANNEL
 (language, name, uniqueid, state, musicclass; language, musicclass and
-hangup_handler_push writable: the runner runs the handlers after ``h``), IF(cond?a:b), LEN, STRFTIME(epoch,tz,format), FAXOPT (any option,
-stored per channel), LOCAL (Gosub-scoped variables), GLOBAL; builtins CHANNEL,
-UNIQUEID, CONTEXT, EXTEN, PRIORITY, HANGUPCAUSE, EPOCH.
+hangup_handler_push writable: the runner runs the handlers after ``h``),
+IF(cond?a:b), LEN, STRFTIME(epoch,tz,format), FAXOPT (any option, stored per
+channel), LOCAL (Gosub-scoped variables), GLOBAL; builtins CHANNEL, UNIQUEID,
+CONTEXT, EXTEN, PRIORITY, HANGUPCAUSE, EPOCH.
 """
 
 from __future__ import annotations
