@@ -32,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import ClassVar, Literal
 
-from fastagi.callers.profile import CallerProfile
+from fastagi.callers.profile import CallerProfile, folded_tags
 
 __all__ = [
     "COMPARISON_OPERATORS",
@@ -146,7 +146,7 @@ class EvalContext:
     @cached_property
     def tags(self) -> frozenset[str]:
         """The caller's tags, case-folded (computed once per context)."""
-        return frozenset(tag.casefold() for tag in self.profile.tags)
+        return folded_tags(self.profile.fields.get("tags") or "")
 
     def local(self, zone: tzinfo) -> datetime:
         """The call's start time as wall-clock time in `zone` (DST applied)."""

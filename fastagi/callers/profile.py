@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "SYSTEM_FIELDS",
     "TICKET_STATUSES",
     "CallerProfile",
+    "folded_tags",
+    "split_tags",
 ]
 
 #: Profile hash fields with a fixed meaning; any other field is a custom one.
@@ -48,6 +51,20 @@ TICKET_STATUSES = OPEN_TICKET_STATUSES | {"closed"}
 
 
 _NO_TAGS: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=4096)
+def split_tags(text: str) -> frozenset[str]:
+    """The tags in a `tags` field: comma-separated, spaces around each ignored."""
+    return frozenset(tag for tag in map(str.strip, text.split(",")) if tag)
+
+
+@lru_cache(maxsize=4096)
+def folded_tags(text: str) -> frozenset[str]:
+    """`split_tags(text)`, case-folded: what `has_tag` compares (remembered per text)."""
+    if not text:
+        return _NO_TAGS
+    return frozenset(tag.casefold() for tag in split_tags(text))
 
 
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -89,12 +106,15 @@ class CallerProfile:
         text = self.fields.get("tags")
         if not text:
             return _NO_TAGS  # most callers have none: no splitting
-        return frozenset(tag for tag in map(str.strip, text.split(",")) if tag)
+        return split_tags(text)
 
     @property
     def open_tickets(self) -> int:
+        text = self.fields.get("open_tickets")
+        if not text:
+            return 0  # most callers have no tickets: nothing to parse
         try:
-            return max(0, int(self.get("open_tickets", "0")))
+            return max(0, int(text))
         except ValueError:
             return 0
 
