@@ -117,7 +117,9 @@ class QueueNode(ActionNode):
         description="QUEUE_PRIO: a number, or by segment ({vip: 10, default: 0}); higher first.",
     )
     announce_position: bool = Field(
-        default=True, description="Tell the caller their place and the expected wait on joining."
+        default=False,
+        description="Tell the caller their place and the expected wait on joining, with the"
+        " menu's prompts (off: queues.conf's announce-position does it).",
     )
     position_prompt: PromptName = Field(
         default="ivr/queue-position", description="'You are caller number' (then the number)."
