@@ -1,0 +1,1 @@
+"""Prompt catalogue, text-to-speech build, dynamic prompts and their serving."""
