@@ -28,6 +28,9 @@ channel through it - Goto/GotoIf/GotoIfTime/Gosub/ExecIf..., ``${...}`` and
 ``$[...]``, and ``AGI(agi://...)`` talking to the FastAGI server on the same
 channel - and returns a `DialplanResult`. Dialplan functions (``${NAME(args)}``)
 come from one registry: add one with `register_function`.
+
+Sound files: `SoundsDirectory` answers ``existing_files`` and ``prompt_duration``
+from a real sounds directory (Asterisk's lookup order, WAV and raw file lengths).
 """
 
 from fastagi.testing._apps import default_applications
@@ -52,6 +55,7 @@ from fastagi.testing._functions import (
 from fastagi.testing._parse import DTMF_DIGITS, MAX_ARGS, parse_args
 from fastagi.testing._pbx import AppRun, DialplanResult
 from fastagi.testing._result import CallResult, TimelineEvent
+from fastagi.testing._sounds import SoundsDirectory
 from fastagi.testing._table import (
     USAGE,
     Command,
@@ -117,6 +121,7 @@ __all__ = [
     "QueueLogEntry",
     "QueueScript",
     "Silence",
+    "SoundsDirectory",
     "Status",
     "Step",
     "SubroutineHandler",
