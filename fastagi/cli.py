@@ -14,6 +14,7 @@ from fastagi.config import ConfigError, ServerSettings, load_settings
 
 if TYPE_CHECKING:
     from fastagi.menus import MenuSet, Problem, Scenario
+    from fastagi.prompts.catalogue import Catalogue
 
 __all__ = ["main"]
 
@@ -175,6 +176,35 @@ def _hours_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
     ]
 
 
+def _catalogue_or_exit(settings: ServerSettings) -> Catalogue | None:
+    """The prompt catalogue of the settings (None when there is none); exit 2 when invalid."""
+    from fastagi.menus import MenuError
+    from fastagi.prompts.service import load_settings_catalogue
+
+    try:
+        return load_settings_catalogue(settings)
+    except MenuError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def _prompt_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
+    from fastagi.menus import MenuError
+    from fastagi.menus.prompt_files import missing_prompt_files
+    from fastagi.prompts.checks import catalogue_problems
+    from fastagi.prompts.service import load_settings_catalogue
+
+    try:
+        catalogue = load_settings_catalogue(settings)
+    except MenuError as exc:
+        return list(exc.problems)
+    if catalogue is not None:
+        return catalogue_problems(menus, catalogue, settings.prompts_dir, settings.sounds_dir)
+    if settings.sounds_dir is not None:
+        return missing_prompt_files(menus, settings.sounds_dir)
+    return []
+
+
 @main.command()
 @config_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
@@ -185,8 +215,9 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     the rule language, and that every menu a segment names exists. Asterisk
     (settings' asterisk_dir): every queue, mailbox, music class, trunk,
     conference profile and dialplan extension the menus name exists, and the
-    dialplan's AGI calls reach this server's host:port. Sounds (settings'
-    sounds_dir, when set): every fixed prompt the menus play has a file.
+    dialplan's AGI calls reach this server's host:port. Prompts: every
+    catalogue prompt the menus play exists in every catalogue language and
+    is built in sounds_dir; prompts no menu plays are warnings.
 
     Prints every problem as file:line:column; exits 2 when there are errors.
     """
@@ -196,10 +227,7 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     menus = _load_menus(paths, settings)
     problems = lint_menus(menus) + _segment_problems(settings, menus)
     problems += _asterisk_problems(settings, menus) + _hours_problems(settings, menus)
-    if settings.sounds_dir is not None:
-        from fastagi.menus.prompt_files import missing_prompt_files
-
-        problems += missing_prompt_files(menus, settings.sounds_dir)
+    problems += _prompt_problems(settings, menus)
     for problem in problems:
         click.echo(str(problem), err=True)
     errors = sum(1 for p in problems if p.severity == "error")
@@ -243,6 +271,7 @@ def simulate(
     Prints the path (node ids), the prompts played, the variables set and the result.
     """
     from fastagi.callers.service import CallerService
+    from fastagi.prompts.service import dynamic_from_settings
     from fastagi.server.app import caller_service
     from fastagi.server.reactor import run_on_reactor_loop
     from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
@@ -254,12 +283,17 @@ def simulate(
         raise click.ClickException(f"no menu {menu!r}; menus: {', '.join(sorted(menus))}")
     steps = tuple(item.strip() for item in digits.split(",") if item.strip())
     call = SimulatedCall(menu, caller, steps, node=node)
+    dynamic = dynamic_from_settings(settings, _catalogue_or_exit(settings))
 
     async def run(callers: CallerService | None) -> SimulationResult:
         try:
-            (result,) = await simulate_calls(menus, [call], settings=settings, callers=callers)
+            (result,) = await simulate_calls(
+                menus, [call], settings=settings, callers=callers, dynamic=dynamic
+            )
             return result
         finally:
+            if dynamic is not None:
+                dynamic.close()
             if callers is not None:
                 await callers.directory.redis.aclose()
 
@@ -301,6 +335,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     Exits 1 when a scenario fails.
     """
     from fastagi.menus import MenuError, load_scenarios
+    from fastagi.prompts.dynamic import GenericOnly
     from fastagi.scenario_runner import ScenarioReport, run_scenarios
     from fastagi.server.app import caller_service
     from fastagi.server.reactor import run_on_reactor_loop
@@ -318,6 +353,10 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     except MenuError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    # Personalised prompts play their generic alternative: results must not
+    # depend on how fast the engine is.
+    catalogue = _catalogue_or_exit(settings)
+    dynamic = None if catalogue is None else GenericOnly(catalogue)
     # Scenarios run against a scratch key prefix: their callers, tickets and
     # history never mix with the real directory, and are removed afterwards.
     scratch = settings.model_copy(
@@ -328,7 +367,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
 
         async def run() -> ScenarioReport:
             try:
-                return await run_scenarios(menus, scenarios, callers=callers)
+                return await run_scenarios(menus, scenarios, callers=callers, dynamic=dynamic)
             finally:
                 await forget_prefix(callers.directory.redis, scratch.redis_prefix)
                 await callers.directory.redis.aclose()
@@ -386,9 +425,11 @@ def schema(output_dir: Path | None) -> None:
 def _register_subcommands() -> None:
     from fastagi.bench.cli import bench_command
     from fastagi.cli_callers import callers
+    from fastagi.cli_prompts import prompts
 
     main.add_command(bench_command, name="bench")
     main.add_command(callers, name="callers")
+    main.add_command(prompts, name="prompts")
 
 
 _register_subcommands()

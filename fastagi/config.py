@@ -57,7 +57,15 @@ class ServerSettings(BaseModel):
     segments_file: Path = Path("config/segments.yaml")
     hours_file: Path = Path("config/hours.yaml")
     asterisk_dir: Path = Path("asterisk-conf")
-    sounds_dir: Path | None = None
+    sounds_dir: Path | None = Path("prompts/sounds")
+    prompts_dir: Path = Path("prompts")
+    tts_engine: Literal["auto", "gtts", "espeak-ng"] = "auto"
+    gtts_timeout: float = Field(10.0, gt=0, le=120)
+    build_prompts_on_start: bool = True
+    wideband_prompts: bool = False
+    dynamic_prompt_budget: float = Field(1.5, ge=0, le=10)
+    dynamic_prompt_workers: int = Field(2, ge=1, le=32)
+    prompts_http: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     production: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -88,6 +96,9 @@ _ENV_OVERRIDES = {
     "IVR_HOURS_FILE": "hours_file",
     "IVR_ASTERISK_DIR": "asterisk_dir",
     "IVR_SOUNDS_DIR": "sounds_dir",
+    "IVR_PROMPTS_DIR": "prompts_dir",
+    "IVR_TTS_ENGINE": "tts_engine",
+    "IVR_PROMPTS_HTTP": "prompts_http",
     "IVR_PRODUCTION": "production",
 }
 

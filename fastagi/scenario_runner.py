@@ -9,6 +9,7 @@ from fastagi.callers.service import CallerService
 from fastagi.menus import MenuSet, Scenario
 from fastagi.menus.nodes import MenuNode
 from fastagi.menus.scenarios import ScenarioGiven, qualify_path, relative_path
+from fastagi.menus.session import DynamicPromptSource
 from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
 
 __all__ = ["Coverage", "ScenarioOutcome", "ScenarioReport", "run_scenarios"]
@@ -112,7 +113,11 @@ async def _seed(callers: CallerService, scenario: Scenario) -> None:
 
 
 async def run_scenarios(
-    menus: MenuSet, scenarios: Sequence[Scenario], *, callers: CallerService | None = None
+    menus: MenuSet,
+    scenarios: Sequence[Scenario],
+    *,
+    callers: CallerService | None = None,
+    dynamic: DynamicPromptSource | None = None,
 ) -> ScenarioReport:
     """Place every scenario's call through the emulator; compare and measure coverage.
 
@@ -137,7 +142,9 @@ async def run_scenarios(
         )
         for s in scenarios
     ]
-    results = await simulate_calls(menus, calls, callers=callers, before_call=before_call)
+    results = await simulate_calls(
+        menus, calls, callers=callers, before_call=before_call, dynamic=dynamic
+    )
     outcomes = [
         ScenarioOutcome(scenario, result, _mismatches(scenario, result))
         for scenario, result in zip(scenarios, results, strict=True)

@@ -45,3 +45,22 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return _write
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def demo_sounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo catalogue built offline (espeak-ng, sox) once per test run: a sounds directory."""
+    from fastagi.prompts.build import build_prompts
+    from fastagi.prompts.catalogue import load_catalogue
+    from fastagi.prompts.engines import Synthesiser, engines_for
+
+    sounds = tmp_path_factory.mktemp("demo-sounds")
+    catalogue = load_catalogue(REPO / "prompts" / "catalogue.yaml")
+    result = build_prompts(
+        catalogue, REPO / "prompts", sounds, Synthesiser(engines_for("espeak-ng"))
+    )
+    assert not result.failed, result.failed
+    return sounds

@@ -19,10 +19,23 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("IVR_STATE_DIR", str(tmp_path / "state"))
 
 
-def test_validate_passes_on_the_demo() -> None:
+def test_validate_passes_on_the_demo(
+    demo_sounds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IVR_SOUNDS_DIR", str(demo_sounds))
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
     assert "5 menu(s) valid" in result.output
+
+
+def test_validate_says_to_build_the_prompts_when_they_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IVR_SOUNDS_DIR", str(tmp_path / "never-built"))
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 2
+    assert "prompts/catalogue.yaml: the prompts are not built" in result.output
+    assert "ivr prompts build" in result.output
 
 
 def test_validate_fails_with_file_and_line(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ _ENTRY_TIMEOUT = 10.0
 
 async def _ask(session: Session, prompt: str, timeout: float, max_digits: int) -> str:
     result = await session.call.get_digits(
-        session.prompt(prompt), timeout_ms=seconds_to_ms(timeout), max_digits=max_digits
+        await session.prompt(prompt), timeout_ms=seconds_to_ms(timeout), max_digits=max_digits
     )
     return result.digits
 

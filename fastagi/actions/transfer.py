@@ -39,7 +39,7 @@ def dial_string(node: TransferNode, value: str) -> str | None:
 async def _value(session: Session, node: TransferNode) -> str:
     if node.entered is not None:
         result = await session.call.get_digits(
-            session.prompt(node.entered),
+            await session.prompt(node.entered),
             timeout_ms=seconds_to_ms(_ENTRY_TIMEOUT),
             max_digits=_ENTRY_DIGITS,
         )

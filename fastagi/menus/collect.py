@@ -59,7 +59,7 @@ def entry_may_continue(node: MenuNode, entry: str) -> bool:
 
 
 async def _first_digit(session: Session, prompt: str, timeout_ms: int) -> str:
-    prompt = session.prompt(prompt)
+    prompt = await session.prompt(prompt)
     try:
         result = await session.call.get_digits(prompt, timeout_ms=timeout_ms, max_digits=1)
     except PlaybackFailed as exc:

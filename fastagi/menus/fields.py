@@ -7,6 +7,7 @@ admin can act on, and the JSON schema carries the same rule for editors.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -30,6 +31,8 @@ __all__ = [
     "NodeId",
     "OptionKey",
     "PromptName",
+    "PromptPrefix",
+    "PromptSuffixes",
     "ResultName",
     "Seconds",
     "Terminator",
@@ -158,6 +161,17 @@ PromptName = Annotated[
     AfterValidator(check_prompt),
     WithJsonSchema({"type": "string", "pattern": PROMPT_REF_PATTERN, "maxLength": 200}),
 ]
+
+
+@dataclass(frozen=True)
+class PromptSuffixes:
+    """Marks a prompt field that is a prefix: the played files are prefix + each suffix."""
+
+    suffixes: tuple[str, ...]
+
+
+#: A prompt name the engine completes at play time (`ivr/ticket-status-` + status).
+PromptPrefix = Annotated[PromptName, PromptSuffixes(("open", "in_progress", "waiting"))]
 OptionKey = Annotated[
     str,
     BeforeValidator(number_to_text),

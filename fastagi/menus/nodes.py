@@ -38,6 +38,7 @@ from fastagi.menus.fields import (
     MaxDigits,
     OptionKey,
     PromptName,
+    PromptPrefix,
     ResultName,
     Seconds,
     Terminator,
@@ -278,7 +279,7 @@ class TicketStatusNode(NodeBase):
 
     type: Literal["ticket_status"]
     prompt: PromptName = Field(default="ivr/ticket-number", description="Played before the number.")
-    status_prefix: PromptName = Field(
+    status_prefix: PromptPrefix = Field(
         default="ivr/ticket-status-", description="The status prompt is this + the status."
     )
     next: Target | None = Field(default=None, description="After the status was told.")

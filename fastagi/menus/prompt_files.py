@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from fastagi.menus._yaml import PathKey
-from fastagi.menus.fields import AUDIO_EXTENSIONS, PLACEHOLDER, check_prompt
+from fastagi.menus.fields import AUDIO_EXTENSIONS, PLACEHOLDER, PromptSuffixes, check_prompt
 from fastagi.menus.model import MenuSet
 from fastagi.menus.problems import Problem
 
@@ -35,6 +35,8 @@ class PromptUse:
     menu: str
     key_path: PathKey
     name: str
+    #: Whether it is the last alternative of its reference (the generic one).
+    generic: bool = True
 
 
 def _is_prompt(annotation: Any, metadata: list[Any]) -> bool:
@@ -46,33 +48,50 @@ def _is_prompt(annotation: Any, metadata: list[Any]) -> bool:
     return any(_is_prompt(arg, []) for arg in typing.get_args(annotation))
 
 
-def _fixed_names(reference: str) -> Iterator[str]:
-    return (alt for alt in reference.split("|") if not PLACEHOLDER.search(alt))
+def _fixed_names(reference: str) -> Iterator[tuple[str, bool]]:
+    """Each alternative without caller data, and whether it is the last (generic) one."""
+    alternatives = reference.split("|")
+    last = len(alternatives) - 1
+    return (
+        (alt, index == last)
+        for index, alt in enumerate(alternatives)
+        if not PLACEHOLDER.search(alt)
+    )
 
 
-def _prompts_of(model: BaseModel, prefix: PathKey) -> Iterator[tuple[PathKey, str]]:
+def _suffixes(metadata: list[Any]) -> tuple[str, ...]:
+    """("",) for a plain prompt field; the suffixes of a `PromptPrefix` field."""
+    for item in metadata:
+        if isinstance(item, PromptSuffixes):
+            return item.suffixes
+    return ("",)
+
+
+def _prompts_of(model: BaseModel, prefix: PathKey) -> Iterator[tuple[PathKey, str, bool]]:
     for field_name, info in type(model).model_fields.items():
         if not _is_prompt(info.annotation, list(info.metadata)):
             continue
+        suffixes = _suffixes(list(info.metadata))
         value = getattr(model, field_name)
         references = [value] if isinstance(value, str) else list(value or ())
         for index, reference in enumerate(references):
-            key: PathKey = (*prefix, field_name) if isinstance(value, str) else (
-                *prefix, field_name, index
+            key: PathKey = (
+                (*prefix, field_name) if isinstance(value, str) else (*prefix, field_name, index)
             )
-            for name in _fixed_names(reference):
-                yield key, name
+            for name, generic in _fixed_names(reference):
+                for suffix in suffixes:
+                    yield key, name + suffix, generic
 
 
 def prompt_uses(menus: MenuSet) -> list[PromptUse]:
     """Every fixed sound file the menus name, defaults included."""
     found: list[PromptUse] = []
     for name, menu in sorted(menus.items()):
-        for key, prompt in _prompts_of(menu.defaults, ("defaults",)):
-            found.append(PromptUse(name, key, prompt))
+        for key, prompt, generic in _prompts_of(menu.defaults, ("defaults",)):
+            found.append(PromptUse(name, key, prompt, generic))
         for node_id, node in menu.nodes.items():
-            for key, prompt in _prompts_of(node, ("nodes", node_id)):
-                found.append(PromptUse(name, key, prompt))
+            for key, prompt, generic in _prompts_of(node, ("nodes", node_id)):
+                found.append(PromptUse(name, key, prompt, generic))
     return found
 
 

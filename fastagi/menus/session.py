@@ -19,9 +19,18 @@ from fastagi.events import CallEvent, EventSink
 from fastagi.menus.context import CallContext
 from fastagi.menus.model import Menu, MenuSet
 from fastagi.menus.target import Target
-from fastagi.personalise import PATH_SAFE, TEXT_SAFE, render_first
+from fastagi.personalise import PATH_SAFE, TEXT_SAFE, render, render_first
 
-__all__ = ["LANGUAGE_VARIABLE", "Finish", "Goto", "MenuCall", "Session", "Step", "seconds_to_ms"]
+__all__ = [
+    "LANGUAGE_VARIABLE",
+    "DynamicPromptSource",
+    "Finish",
+    "Goto",
+    "MenuCall",
+    "Session",
+    "Step",
+    "seconds_to_ms",
+]
 
 log = logging.getLogger("fastagi.menus")
 
@@ -64,6 +73,19 @@ class MenuCall(Protocol):
     ) -> str | None: ...
 
 
+class DynamicPromptSource(Protocol):
+    """Prompts made during the call from caller data (fastagi.prompts.dynamic.DynamicPrompts)."""
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The sound names that are dynamic prompts (`ivr/hello-caller`)."""
+        ...
+
+    async def sound_for(self, name: str, language: str, variables: Mapping[str, str]) -> str | None:
+        """The file to play for `name`, or None: play the next alternative."""
+        ...
+
+
 @dataclass(frozen=True)
 class Goto:
     """Continue at `target` (resolved against the menu of the current node)."""
@@ -95,8 +117,10 @@ class Session:
         menus: MenuSet,
         events: EventSink,
         context: CallContext | None = None,
+        dynamic: DynamicPromptSource | None = None,
     ) -> None:
         self.call = call
+        self.dynamic = dynamic
         self.menus = menus
         self.context = context if context is not None else CallContext()
         self._menus_entered = 0
@@ -154,16 +178,31 @@ class Session:
         self.log.warning("prompt %r could not be played (%s); continuing", prompt, error)
         self.emit("prompt", {"file": prompt, "error": "playback failed"})
 
-    def prompt(self, ref: str) -> str:
+    async def prompt(self, ref: str) -> str:
         """The sound file to play for a prompt reference.
 
         A reference may hold alternatives (`names/{caller.first_name}|ivr/hello`):
         the first whose placeholders can all be filled from the caller's data
         wins; the last one has none (the loader makes sure), so one always does.
+        A dynamic prompt (`ivr/hello-caller|ivr/welcome`) wins when it is
+        synthesised within its budget.
         """
-        if "|" not in ref and "{" not in ref:
-            return ref
-        return render_first(ref, self.context.variables, PATH_SAFE)
+        dynamic = self.dynamic
+        if dynamic is None or not dynamic.names:
+            if "|" not in ref and "{" not in ref:
+                return ref
+            return render_first(ref, self.context.variables, PATH_SAFE)
+        variables = self.context.variables
+        *candidates, generic = ref.split("|")
+        for candidate in candidates:
+            if candidate in dynamic.names:
+                language = self.language or "en"
+                sound = await dynamic.sound_for(candidate, language, variables)
+            else:
+                sound = render(candidate, variables, PATH_SAFE)
+            if sound is not None:
+                return sound
+        return render(generic, variables, PATH_SAFE) or generic
 
     def text(self, template: str) -> str:
         """Text with caller data (`Call from {caller.first_name}|Call by phone`), as for prompts."""
@@ -173,7 +212,7 @@ class Session:
         """Play `prompt` without barge-in; a missing file is logged and skipped."""
         if prompt is None:
             return
-        prompt = self.prompt(prompt)
+        prompt = await self.prompt(prompt)
         try:
             await self.call.play(prompt, "")
         except PlaybackFailed as exc:

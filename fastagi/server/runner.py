@@ -5,26 +5,60 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastagi.config import ServerSettings
 from fastagi.logs import configure_logging
 from fastagi.server.reactor import install_asyncio_reactor
+
+if TYPE_CHECKING:
+    from fastagi.prompts.catalogue import Catalogue
 
 __all__ = ["run_forever"]
 
 log = logging.getLogger(__name__)
 
 
-def _banner(host: str, port: int, redis_url: str, menus: list[str]) -> str:
+def _banner(host: str, port: int, redis_url: str, menus: list[str], prompts: str) -> str:
     return "\n".join(
         [
             f"FastAGI IVR listening on {host}:{port} (menus: {', '.join(menus)})",
             f"Redis: {redis_url}",
+            f"Prompts: {prompts}",
             f"Asterisk dialplan:  same => n,AGI(agi://{host}:{port}/main)",
             "Try a call:  ivr simulate main --caller +79161234567 --digits 2",
             "Reload menus: ivr reload    Stop: Ctrl-C (calls in progress may finish first)",
         ]
     )
+
+
+def _prepare_prompts(settings: ServerSettings, catalogue: Catalogue | None) -> str:
+    """Build what changed in the catalogue (when configured); a line for the banner."""
+    from fastagi.prompts.service import build_from_settings, catalogue_path, summary
+
+    if catalogue is None:
+        return f"no catalogue at {catalogue_path(settings)}"
+    if settings.sounds_dir is None:
+        return "sounds_dir not set: prompts are not built"
+    if not settings.build_prompts_on_start:
+        return f"{settings.sounds_dir} (not built at start: ivr prompts build)"
+    result = build_from_settings(settings, catalogue)
+    for job, reason in result.failed:
+        log.error("prompt %s [%s] not built: %s", job.prompt_id, job.language, reason)
+    return f"{summary(result)} -> {settings.sounds_dir}"
+
+
+def _serve_sounds(address: str, sounds_dir: Path) -> str:
+    from twisted.internet.address import IPv4Address, IPv6Address
+
+    from fastagi.prompts.http import listen_sounds_http
+
+    host, _, port = address.rpartition(":")
+    listening = listen_sounds_http(sounds_dir, host.strip("[]"), int(port))
+    bound = listening.getHost()
+    assert isinstance(bound, IPv4Address | IPv6Address)
+    return f"Prompts over HTTP: http://{host}:{bound.port}/<language>/<name>.wav"
 
 
 def run_forever(settings: ServerSettings) -> int:
@@ -37,6 +71,7 @@ def run_forever(settings: ServerSettings) -> int:
 
     from fastagi.hours.business import load_business_hours
     from fastagi.menus import MenuError
+    from fastagi.prompts.service import dynamic_from_settings, load_settings_catalogue
     from fastagi.server.app import caller_service, install_reload_signal, start_server
     from fastagi.storage import EmbeddedRedisError, redis_url
 
@@ -45,10 +80,18 @@ def run_forever(settings: ServerSettings) -> int:
             try:
                 callers = caller_service(settings, url) if settings.callers else None
                 hours = load_business_hours(settings.hours_file)
-                server = start_server(settings, control=True, callers=callers, hours=hours)
+                catalogue = load_settings_catalogue(settings)
+                prompts = _prepare_prompts(settings, catalogue)
+                dynamic = dynamic_from_settings(settings, catalogue)
+                server = start_server(
+                    settings, control=True, callers=callers, hours=hours, dynamic=dynamic
+                )
+                if settings.prompts_http and settings.sounds_dir is not None:
+                    prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)
             except MenuError as exc:
                 print(
-                    f"ivr serve: refusing to start, the menus or segment rules have errors:\n{exc}",
+                    "ivr serve: refusing to start, the menus, segment rules or prompt catalogue"
+                    f" have errors:\n{exc}",
                     file=sys.stderr,
                 )
                 return 2
@@ -65,6 +108,8 @@ def run_forever(settings: ServerSettings) -> int:
 
                 async def stop() -> int:
                     cut = await server.stop()
+                    if dynamic is not None:
+                        dynamic.close()
                     if callers is not None:
                         await callers.drain()  # history writes still in flight
                     return cut
@@ -73,7 +118,8 @@ def run_forever(settings: ServerSettings) -> int:
 
             reactor.addSystemEventTrigger("before", "shutdown", drain)
             host, port = server.address
-            print(_banner(host, port, url, sorted(server.registry.current)), flush=True)
+            menus = sorted(server.registry.current)
+            print(_banner(host, port, url, menus, prompts), flush=True)
             reactor.run()
     except EmbeddedRedisError as exc:
         print(f"ivr serve: {exc}", file=sys.stderr)
