@@ -57,11 +57,9 @@ class PromptJob:
     recording: Path | None
     target: Path
     digest: str
-
-    @property
-    def key(self) -> str:
-        """The manifest key: the file's path under the sounds directory, no suffix."""
-        return f"{self.target.parent.parent.name}/{self.target.parent.name}/{self.prompt_id}"
+    #: The manifest key: the file's path under the sounds directory, no suffix
+    #: (`en/ivr/main-greeting`; the folder may have several parts).
+    key: str
 
 
 def recording_of(prompts_dir: Path, language: str, prompt_id: str) -> Path | None:
@@ -111,7 +109,10 @@ def plan_jobs(
             else:
                 continue
             parts["wideband"] = wideband
-            jobs.append(PromptJob(prompt_id, language, text, recording, target, _digest(parts)))
+            key = f"{language}/{catalogue.folder}/{prompt_id}"
+            jobs.append(
+                PromptJob(prompt_id, language, text, recording, target, _digest(parts), key)
+            )
     return jobs
 
 
@@ -133,7 +134,10 @@ class Manifest:
             log.warning("prompt manifest %s unreadable (%s): every prompt is rebuilt", path, exc)
             return cls(path)
         entries = data.get("prompts") if isinstance(data, dict) else None
-        return cls(path, dict(entries) if isinstance(entries, dict) else {})
+        if not isinstance(entries, dict):
+            return cls(path)
+        # an entry of another shape is as good as none: that prompt is rebuilt
+        return cls(path, {k: v for k, v in entries.items() if isinstance(v, dict)})
 
     def save(self) -> None:
         with atomic_path(self.path) as temporary:
@@ -170,16 +174,22 @@ def _make(
     job: PromptJob, catalogue: Catalogue, synthesiser: Synthesiser, wideband: bool
 ) -> tuple[str, float]:
     if job.recording is not None:
-        return RECORDED, to_telephony(job.recording, job.target, wideband=wideband)
-    assert job.text is not None
-    text = job.text
-    made = synthesiser.synthesise(
-        text.text,
-        lambda engine: catalogue.voice(job.language, engine, text),
-        job.target,
-        wideband=wideband,
-    )
-    return made.source, made.duration
+        made = RECORDED, to_telephony(job.recording, job.target, wideband=wideband)
+    else:
+        assert job.text is not None
+        text = job.text
+        synthesis = synthesiser.synthesise(
+            text.text,
+            lambda engine: catalogue.voice(job.language, engine, text),
+            job.target,
+            wideband=wideband,
+        )
+        made = synthesis.source, synthesis.duration
+    if not wideband:
+        # A wideband file from an earlier build says the old text: Asterisk
+        # would still play it to wideband calls.
+        job.target.with_suffix(".sln16").unlink(missing_ok=True)
+    return made
 
 
 def _remove_obsolete(manifest: Manifest, jobs: list[PromptJob], sounds_dir: Path) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Annotated, Final
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -112,6 +113,20 @@ class PromptText(BaseModel):
         return bool(PLACEHOLDER.search(self.text))
 
 
+def _as_prompt_text(value: object) -> object:
+    # `en: "Hello"` is short for `en: {text: "Hello"}`: one model, so a bad text
+    # is one problem (not one per union member, under pydantic's member names).
+    if isinstance(value, str):
+        return {"text": value}
+    if not isinstance(value, Mapping):
+        raise ValueError("write the text, or a mapping with 'text:' (and 'voice:')")
+    return value
+
+
+#: A language's entry in `prompts:`: a text, or a mapping with `text:` and `voice:`.
+PromptEntry = Annotated[PromptText, BeforeValidator(_as_prompt_text)]
+
+
 class _CatalogueFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -119,7 +134,7 @@ class _CatalogueFile(BaseModel):
     languages: tuple[Language, ...] = Field(("en",), min_length=1)
     voices: dict[Language, dict[str, Voice]] = Field(default_factory=dict)
     currency: str = "RUB"
-    prompts: dict[PromptId, dict[Language, Text | PromptText]]
+    prompts: dict[PromptId, dict[Language, PromptEntry]]
 
 
 @dataclass(frozen=True)
@@ -208,6 +223,16 @@ def _from_document(doc: object) -> Catalogue:
             )
         voices[language] = known
     for language, engines in parsed.voices.items():
+        if language not in parsed.languages:
+            problems.append(
+                source.problem(
+                    ("voices", language),
+                    f"voices for {language!r}, which is not in languages: {list(parsed.languages)}",
+                    hint="add it to languages, or remove its voices",
+                    code="unknown-language",
+                    at_key=True,
+                )
+            )
         unknown = sorted(set(engines) - set(ENGINES))
         if unknown:
             problems.append(
@@ -241,7 +266,7 @@ def _from_document(doc: object) -> Catalogue:
                     )
                 )
                 continue
-            texts[prompt_id][language] = PromptText(text=value) if isinstance(value, str) else value
+            texts[prompt_id][language] = value
     if problems:
         raise MenuError(problems)
     return Catalogue(

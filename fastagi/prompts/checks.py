@@ -46,7 +46,8 @@ def _use_problems(
         )
     for language in catalogue.languages:
         recording = recording_of(prompts_dir, language, prompt_id)
-        if catalogue.text(prompt_id, language) is None and recording is None:
+        text = catalogue.text(prompt_id, language)
+        if text is None and recording is None:
             where = f"{catalogue.file}:{catalogue.line_of(prompt_id)}"
             problems.append(
                 source.problem(
@@ -57,7 +58,7 @@ def _use_problems(
                     code="missing-prompt-language",
                 )
             )
-        elif sounds_dir is not None and (recording is not None or not dynamic):
+        elif sounds_dir is not None and (recording is not None or not text or not text.is_dynamic):
             built = sounds_dir / language / catalogue.folder / f"{prompt_id}.wav"
             if not built.is_file():
                 problems.append(
@@ -93,7 +94,7 @@ def catalogue_problems(
     else:
         problems = []
     used: set[str] = set()
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, bool]] = set()
     for use in prompt_uses(menus):
         if not use.name.startswith(prefix):
             continue
@@ -109,9 +110,9 @@ def catalogue_problems(
                 )
             )
             continue
-        if (use.menu, use.name) in seen and not use.generic:
+        if (use.menu, use.name, use.generic) in seen:
             continue  # one report per menu and prompt is enough
-        seen.add((use.menu, use.name))
+        seen.add((use.menu, use.name, use.generic))
         problems += _use_problems(menus, catalogue, use, prompt_id, prompts_dir, sounds_dir)
     for prompt_id in sorted(set(catalogue.texts) - used):
         problems.append(

@@ -19,7 +19,8 @@ class PromptStatus:
 
     `state`: `ok` (built from what the catalogue says now), `stale` (the
     text, voice or recording changed since), `missing` (never built),
-    `dynamic` (made during calls), `no text` (nothing for this language).
+    `dynamic` (made during calls), `no text` (nothing for this language),
+    `not built` (sounds_dir is unset).
     """
 
     prompt_id: str
@@ -51,8 +52,12 @@ def prompt_statuses(catalogue: Catalogue, settings: ServerSettings) -> list[Prom
             job = jobs.get((prompt_id, language))
             text = catalogue.text(prompt_id, language)
             if job is None or manifest is None:
-                state = "dynamic" if text is not None and text.is_dynamic else "no text"
-                source = "tts during the call" if state == "dynamic" else "-"
+                if text is not None and text.is_dynamic:
+                    state, source = "dynamic", "tts during the call"
+                elif manifest is None and text is not None:
+                    state, source = "not built", "sounds_dir unset"
+                else:
+                    state, source = "no text", "-"
                 rows.append(PromptStatus(prompt_id, language, source, 0.0, state))
                 continue
             entry = manifest.entries.get(job.key, {})
