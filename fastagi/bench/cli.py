@@ -20,7 +20,7 @@ from fastagi.bench.runner import (
 __all__ = ["bench_command"]
 
 
-@click.command("bench")
+@click.group("bench", invoke_without_command=True)
 @click.option("--calls", type=click.IntRange(min=1), help="Throughput phase: calls (5000).")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Throughput: at once (100).")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Calls/s (200).")
@@ -81,7 +81,10 @@ def bench_command(
     Reports call setups/s, per-command overhead p50/p99, server RSS with many
     calls held, and the ratios ours/panoramisk and ours/bare. Each server runs
     alone, pinned to one CPU; the load generator runs on another.
+    `ivr bench prompts` measures prompt builds and personalised prompts instead.
     """
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     try:
         base = BenchOptions(**QUICK) if quick else BenchOptions()
         options = options_with(
@@ -113,3 +116,45 @@ def bench_command(
         from fastagi.bench.report import markdown
 
         click.echo(markdown(results))
+
+
+@bench_command.command("prompts")
+@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--catalogue",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=Path("prompts/catalogue.yaml"),
+    show_default=True,
+)
+@click.option(
+    "--docs",
+    "docs_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("docs/benchmarks.md"),
+    show_default=True,
+)
+@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_prompts_command(
+    rounds: int, catalogue: Path, docs_path: Path, write_docs: bool, as_json: bool
+) -> None:
+    """Cold and warm builds of the catalogue and personalised-prompt latency (espeak-ng).
+
+    Beside the bare pipeline (espeak-ng -w, then sox, one prompt at a time).
+    """
+    from fastagi.bench.prompts_bench import BEGIN, END, bench_prompts, markdown
+    from fastagi.bench.report import write_section
+    from fastagi.prompts.audio import AudioError
+
+    try:
+        results = bench_prompts(
+            catalogue, catalogue.parent, rounds=rounds,
+            progress=lambda message: click.echo(message, err=True),
+        )  # fmt: skip
+    except (AudioError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = markdown(results)
+    if write_docs:
+        command = f"ivr bench prompts --rounds {rounds} --write-docs"
+        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
+    click.echo(json.dumps(results, indent=2) if as_json else text)
