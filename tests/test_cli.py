@@ -19,9 +19,7 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("IVR_STATE_DIR", str(tmp_path / "state"))
 
 
-def test_validate_passes_on_the_demo(
-    demo_sounds: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_validate_passes_on_the_demo(demo_sounds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVR_SOUNDS_DIR", str(demo_sounds))
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
