@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
-from fastagi.prompts.catalogue import PLACEHOLDER, Catalogue
+from fastagi.prompts.catalogue import PLACEHOLDER, Catalogue, PromptText
 from fastagi.prompts.engines import Synthesiser, SynthesisError
 from fastagi.prompts.spoken import spoken
 
@@ -94,21 +94,21 @@ class DynamicPrompts:
         """Stop the workers (syntheses already running finish)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _key(self, text: str, language: str) -> str:
+    def _key(self, text: str, language: str, source: PromptText) -> str:
         voices = [
-            (engine.name, self.catalogue.voice(language, engine.name))
+            (engine.name, self.catalogue.voice(language, engine.name, source))
             for engine in self.synthesiser.engines
         ]
         material = repr((text, language, voices)).encode("utf-8")
         return hashlib.sha256(material).hexdigest()[:32]
 
-    def _synthesise(self, text: str, language: str, target: Path) -> bool:
+    def _synthesise(self, text: str, language: str, source: PromptText, target: Path) -> bool:
         """Worker thread: make the file; False (logged) when no engine could."""
         try:
             self.synthesiser.synthesise(
-                text, lambda engine: self.catalogue.voice(language, engine), target
+                text, lambda engine: self.catalogue.voice(language, engine, source), target
             )
-        except SynthesisError as exc:
+        except (SynthesisError, OSError) as exc:  # OSError: the cache folder cannot be written
             log.warning("dynamic prompt %r (%s) failed: %s", text[:60], language, exc)
             return False
         self._evict(target.parent)
@@ -117,7 +117,12 @@ class DynamicPrompts:
     def _evict(self, folder: Path) -> None:
         """Keep at most `max_cached` files a folder: the least recently made go first."""
         try:
-            files = [entry for entry in os.scandir(folder) if entry.name.endswith(".wav")]
+            # a dot file is a synthesis in progress: the engine output of another worker
+            files = [
+                entry
+                for entry in os.scandir(folder)
+                if entry.name.endswith(".wav") and not entry.name.startswith(".")
+            ]
             if len(files) <= self.max_cached:
                 return
             files.sort(key=lambda entry: entry.stat().st_mtime)
@@ -139,7 +144,7 @@ class DynamicPrompts:
         filled = fill_text(text.text, variables, language, self.catalogue.currency)
         if filled is None:
             return None
-        key = self._key(filled, language)
+        key = self._key(filled, language, text)
         sound = f"{self.catalogue.folder}/{DYNAMIC_FOLDER}/{key}"
         target = self.sounds_dir / language / f"{sound}.wav"
         if target.is_file():
@@ -150,7 +155,7 @@ class DynamicPrompts:
         if running is None:
             loop = asyncio.get_running_loop()
             running = asyncio.ensure_future(
-                loop.run_in_executor(self._pool, self._synthesise, filled, language, target)
+                loop.run_in_executor(self._pool, self._synthesise, filled, language, text, target)
             )
             self._running[key] = running
             running.add_done_callback(lambda _: self._running.pop(key, None))
