@@ -288,7 +288,7 @@ def simulate(
     async def run(callers: CallerService | None) -> SimulationResult:
         try:
             (result,) = await simulate_calls(
-                menus, [call], settings=settings, callers=callers, dynamic=dynamic
+                menus, [call], settings=settings, callers=callers, prompts=dynamic
             )
             return result
         finally:
@@ -367,7 +367,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
 
         async def run() -> ScenarioReport:
             try:
-                return await run_scenarios(menus, scenarios, callers=callers, dynamic=dynamic)
+                return await run_scenarios(menus, scenarios, callers=callers, prompts=dynamic)
             finally:
                 await forget_prefix(callers.directory.redis, scratch.redis_prefix)
                 await callers.directory.redis.aclose()

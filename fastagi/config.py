@@ -66,6 +66,7 @@ class ServerSettings(BaseModel):
     dynamic_prompt_budget: float = Field(1.5, ge=0, le=10)
     dynamic_prompt_workers: int = Field(2, ge=1, le=32)
     prompts_http: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
+    sounds_url: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.:\[\]_~/-]+$")
     production: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -99,6 +100,7 @@ _ENV_OVERRIDES = {
     "IVR_PROMPTS_DIR": "prompts_dir",
     "IVR_TTS_ENGINE": "tts_engine",
     "IVR_PROMPTS_HTTP": "prompts_http",
+    "IVR_SOUNDS_URL": "sounds_url",
     "IVR_PRODUCTION": "production",
 }
 

@@ -9,7 +9,7 @@ from fastagi.callers.service import CallerService
 from fastagi.menus import MenuSet, Scenario
 from fastagi.menus.nodes import MenuNode
 from fastagi.menus.scenarios import ScenarioGiven, qualify_path, relative_path
-from fastagi.menus.session import DynamicPromptSource
+from fastagi.menus.session import PromptSource
 from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
 
 __all__ = ["Coverage", "ScenarioOutcome", "ScenarioReport", "run_scenarios"]
@@ -117,7 +117,7 @@ async def run_scenarios(
     scenarios: Sequence[Scenario],
     *,
     callers: CallerService | None = None,
-    dynamic: DynamicPromptSource | None = None,
+    prompts: PromptSource | None = None,
 ) -> ScenarioReport:
     """Place every scenario's call through the emulator; compare and measure coverage.
 
@@ -143,7 +143,7 @@ async def run_scenarios(
         for s in scenarios
     ]
     results = await simulate_calls(
-        menus, calls, callers=callers, before_call=before_call, dynamic=dynamic
+        menus, calls, callers=callers, before_call=before_call, prompts=prompts
     )
     outcomes = [
         ScenarioOutcome(scenario, result, _mismatches(scenario, result))

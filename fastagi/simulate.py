@@ -17,7 +17,7 @@ from fastagi.events import EventRecorder
 from fastagi.hours.business import load_business_hours
 from fastagi.menus import MenuSet
 from fastagi.menus.scenario_telephony import ScenarioTelephony
-from fastagi.menus.session import DynamicPromptSource
+from fastagi.menus.session import PromptSource
 from fastagi.server.app import start_server
 from fastagi.server.factory import STATUS_VARIABLE
 from fastagi.testing import (
@@ -150,7 +150,7 @@ async def simulate_calls(
     settings: ServerSettings | None = None,
     callers: CallerService | None = None,
     before_call: Callable[[int], Awaitable[None]] | None = None,
-    dynamic: DynamicPromptSource | None = None,
+    prompts: PromptSource | None = None,
 ) -> list[SimulationResult]:
     """Place each call against a private server on 127.0.0.1; return what happened.
 
@@ -168,7 +168,7 @@ async def simulate_calls(
         callers=callers,
         hours=load_business_hours(private.hours_file),
         clock=clock,
-        dynamic=dynamic,
+        prompts=prompts,
     )
     host, port = server.address
     emulator = AsteriskEmulator(dialplan=shipped_dialplan(private))

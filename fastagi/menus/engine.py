@@ -18,7 +18,7 @@ from fastagi.menus.handlers import RESULT_VARIABLE, handler_for, missing_handler
 from fastagi.menus.model import Menu, MenuSet
 from fastagi.menus.outcome import Outcome, OutcomeKind
 from fastagi.menus.references import resolve_target
-from fastagi.menus.session import DynamicPromptSource, Finish, MenuCall, Session
+from fastagi.menus.session import Finish, MenuCall, PromptSource, Session
 
 __all__ = ["DEFAULT_MAX_STEPS", "MenuEngine", "Outcome"]
 
@@ -34,7 +34,7 @@ class MenuEngine:
         *,
         events: EventSink | None = None,
         max_steps: int = DEFAULT_MAX_STEPS,
-        dynamic: DynamicPromptSource | None = None,
+        prompts: PromptSource | None = None,
     ) -> None:
         missing = missing_handlers()
         if missing:
@@ -44,7 +44,7 @@ class MenuEngine:
         self.menus = menus
         self._events: EventSink = events if events is not None else NullSink()
         self._max_steps = max_steps
-        self._dynamic = dynamic
+        self._prompts = prompts
 
     async def run(
         self,
@@ -60,7 +60,7 @@ class MenuEngine:
         sets IVR_RESULT; an error or the step guard sets IVR_RESULT=error
         when the channel still allows it, so the dialplan can route the call.
         """
-        session = Session(call, self.menus, self._events, context, self._dynamic)
+        session = Session(call, self.menus, self._events, context, self._prompts)
         path: list[str] = []
         current: Menu | None = self.menus.get(menu)
         if current is None:

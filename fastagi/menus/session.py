@@ -23,10 +23,10 @@ from fastagi.personalise import PATH_SAFE, TEXT_SAFE, render, render_first
 
 __all__ = [
     "LANGUAGE_VARIABLE",
-    "DynamicPromptSource",
     "Finish",
     "Goto",
     "MenuCall",
+    "PromptSource",
     "Session",
     "Step",
     "seconds_to_ms",
@@ -73,16 +73,20 @@ class MenuCall(Protocol):
     ) -> str | None: ...
 
 
-class DynamicPromptSource(Protocol):
-    """Prompts made during the call from caller data (fastagi.prompts.dynamic.DynamicPrompts)."""
+class PromptSource(Protocol):
+    """Where prompts come from beyond plain names (fastagi.prompts.dynamic.DynamicPrompts)."""
 
     @property
     def names(self) -> frozenset[str]:
-        """The sound names that are dynamic prompts (`ivr/hello-caller`)."""
+        """The sound names that are made during the call (`ivr/hello-caller`)."""
         ...
 
     async def sound_for(self, name: str, language: str, variables: Mapping[str, str]) -> str | None:
-        """The file to play for `name`, or None: play the next alternative."""
+        """The file to play for dynamic prompt `name`, or None: play the next alternative."""
+        ...
+
+    def locate(self, name: str, language: str) -> str:
+        """What to ask Asterisk to play for `name` (a URL when prompts are served over HTTP)."""
         ...
 
 
@@ -117,10 +121,10 @@ class Session:
         menus: MenuSet,
         events: EventSink,
         context: CallContext | None = None,
-        dynamic: DynamicPromptSource | None = None,
+        prompts: PromptSource | None = None,
     ) -> None:
         self.call = call
-        self.dynamic = dynamic
+        self.prompts = prompts
         self.menus = menus
         self.context = context if context is not None else CallContext()
         self._menus_entered = 0
@@ -184,20 +188,24 @@ class Session:
         A reference may hold alternatives (`names/{caller.first_name}|ivr/hello`):
         the first whose placeholders can all be filled from the caller's data
         wins; the last one has none (the loader makes sure), so one always does.
-        A dynamic prompt (`ivr/hello-caller|ivr/welcome`) wins when it is
-        synthesised within its budget.
+        A dynamic prompt (`ivr/vip-hello|ivr/vip-welcome`) wins when it is
+        synthesised within its budget. The prompt source, when there is one,
+        says where Asterisk finds the file.
         """
-        dynamic = self.dynamic
-        if dynamic is None or not dynamic.names:
+        source = self.prompts
+        if source is None:
             if "|" not in ref and "{" not in ref:
                 return ref
             return render_first(ref, self.context.variables, PATH_SAFE)
+        language = self.language or "en"
+        return source.locate(await self._choose(ref, source, language), language)
+
+    async def _choose(self, ref: str, source: PromptSource, language: str) -> str:
         variables = self.context.variables
         *candidates, generic = ref.split("|")
         for candidate in candidates:
-            if candidate in dynamic.names:
-                language = self.language or "en"
-                sound = await dynamic.sound_for(candidate, language, variables)
+            if candidate in source.names:
+                sound = await source.sound_for(candidate, language, variables)
             else:
                 sound = render(candidate, variables, PATH_SAFE)
             if sound is not None:

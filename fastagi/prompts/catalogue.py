@@ -166,6 +166,10 @@ class Catalogue:
     def sound_name(self, prompt_id: str) -> str:
         return f"{self.folder}/{prompt_id}"
 
+    def dynamic_names(self) -> frozenset[str]:
+        """The sound names (`ivr/vip-hello`) of the prompts made during calls."""
+        return frozenset(self.sound_name(p) for p in self.texts if self.is_dynamic(p))
+
     def is_dynamic(self, prompt_id: str) -> bool:
         return any(text.is_dynamic for text in self.texts.get(prompt_id, {}).values())
 

@@ -71,24 +71,33 @@ class DynamicPrompts:
         budget: float = DEFAULT_BUDGET,
         workers: int = 2,
         max_cached: int = 5000,
+        sounds_url: str | None = None,
     ) -> None:
         self.catalogue = catalogue
+        self.sounds_url = sounds_url.rstrip("/") if sounds_url else None
         self.synthesiser = synthesiser
         self.sounds_dir = sounds_dir
         self.budget = budget
         self.max_cached = max_cached
         #: Sound names (`ivr/hello-caller`) whose text holds caller data.
-        self.names = frozenset(
-            catalogue.sound_name(prompt_id)
-            for prompt_id in catalogue.texts
-            if catalogue.is_dynamic(prompt_id)
-        )
+        self.names = catalogue.dynamic_names()
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ivr-tts")
         self._running: dict[str, asyncio.Future[bool]] = {}
+        self._prefix = f"{catalogue.folder}/"
         self.hits = 0
         self.misses = 0
         self.late = 0
         self.failures = 0
+
+    def locate(self, name: str, language: str) -> str:
+        """`name` itself, or with `sounds_url` the URL of a catalogue prompt's file.
+
+        A URL names the language (Asterisk does not add it to URLs) and the
+        `.wav` extension (Asterisk's media cache picks the format from it).
+        """
+        if self.sounds_url is None or not name.startswith(self._prefix):
+            return name
+        return f"{self.sounds_url}/{language}/{name}.wav"
 
     def close(self) -> None:
         """Stop the workers (syntheses already running finish)."""
@@ -180,11 +189,10 @@ class GenericOnly:
     """
 
     def __init__(self, catalogue: Catalogue) -> None:
-        self.names = frozenset(
-            catalogue.sound_name(prompt_id)
-            for prompt_id in catalogue.texts
-            if catalogue.is_dynamic(prompt_id)
-        )
+        self.names = catalogue.dynamic_names()
+
+    def locate(self, name: str, language: str) -> str:
+        return name
 
     async def sound_for(self, name: str, language: str, variables: Mapping[str, str]) -> str | None:
         return None

@@ -90,14 +90,20 @@ def summary(result: BuildResult) -> str:
 def dynamic_from_settings(
     settings: ServerSettings, catalogue: Catalogue | None
 ) -> DynamicPrompts | None:
-    """Dynamic prompts for the server, when the catalogue has any and sounds_dir is set."""
+    """The server's prompt source: dynamic prompts, and URLs when `sounds_url` is set.
+
+    None when there is nothing for it to do (no catalogue or sounds_dir, no
+    dynamic prompt and no URL).
+    """
     if catalogue is None or settings.sounds_dir is None:
         return None
-    dynamic = DynamicPrompts(
+    if not catalogue.dynamic_names() and settings.sounds_url is None:
+        return None
+    return DynamicPrompts(
         catalogue,
         synthesiser_for(settings),
         settings.sounds_dir,
         budget=settings.dynamic_prompt_budget,
         workers=settings.dynamic_prompt_workers,
+        sounds_url=settings.sounds_url,
     )
-    return dynamic if dynamic.names else None

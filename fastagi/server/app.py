@@ -18,7 +18,7 @@ from fastagi.config import ServerSettings
 from fastagi.events import EventSink, NullSink
 from fastagi.menus import MenuRegistry, MenuSet, load_menus
 from fastagi.menus.context import BusinessHours
-from fastagi.menus.session import DynamicPromptSource
+from fastagi.menus.session import PromptSource
 from fastagi.server.control import ControlFactory, control_socket_path
 from fastagi.server.factory import FastAGIFactory
 from fastagi.server.fax_route import FaxResultRoute
@@ -88,7 +88,7 @@ def start_server(
     callers: CallerService | None = None,
     hours: BusinessHours | None = None,
     clock: Callable[[], datetime] | None = None,
-    dynamic: DynamicPromptSource | None = None,
+    prompts: PromptSource | None = None,
 ) -> RunningServer:
     """Listen for FastAGI on settings.host:port (port 0 picks a free one).
 
@@ -96,7 +96,7 @@ def start_server(
     propagates so `ivr serve` refuses to start on bad menus. With `callers`,
     every call is looked up and personalised; `hours` answers the menus'
     `hours` nodes; `clock` (tests, scenarios) replaces the real time calls
-    see; `dynamic` synthesises the catalogue's personalised prompts. Needs
+    see; `prompts` makes the catalogue's personalised prompts and locates files. Needs
     the asyncio reactor.
     """
     from twisted.internet import reactor
@@ -106,7 +106,7 @@ def start_server(
     sink = events or NullSink()
     router = Router()
     router.add(FaxResultRoute(sink, callers))
-    router.add(MenuRoute(registry, sink, callers, hours, clock, dynamic))
+    router.add(MenuRoute(registry, sink, callers, hours, clock, prompts))
     factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
     port = EagerPort(settings.port, factory, backlog=1024, interface=settings.host, reactor=reactor)
     port.startListening()

@@ -18,7 +18,7 @@ from fastagi.call import Call
 from fastagi.events import CallEvent, EventSink
 from fastagi.menus import MenuEngine, MenuRegistry, MenuSet, Outcome
 from fastagi.menus.context import BusinessHours, CallContext
-from fastagi.menus.session import DynamicPromptSource
+from fastagi.menus.session import PromptSource
 from fastagi.personalise import MenuChoice, choose_menu
 from fastagi.server.router import CallStatus, Handler
 
@@ -53,10 +53,10 @@ class MenuRoute:
         callers: CallerService | None = None,
         hours: BusinessHours | None = None,
         clock: Callable[[], datetime] | None = None,
-        dynamic: DynamicPromptSource | None = None,
+        prompts: PromptSource | None = None,
     ) -> None:
         self.registry = registry
-        self.dynamic = dynamic
+        self.prompts = prompts
         self.events = events
         self.callers = callers
         self.hours = hours
@@ -73,7 +73,7 @@ class MenuRoute:
     def _engine_for(self, menus: MenuSet) -> MenuEngine:
         # An engine keeps no per-call state: one per menu set, not one per call.
         if self._engine is None or self._engine.menus is not menus:
-            self._engine = MenuEngine(menus, events=self.events, dynamic=self.dynamic)
+            self._engine = MenuEngine(menus, events=self.events, prompts=self.prompts)
         return self._engine
 
     async def _run(self, menus: MenuSet, name: str, call: Call) -> str:

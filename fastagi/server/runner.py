@@ -84,7 +84,7 @@ def run_forever(settings: ServerSettings) -> int:
                 prompts = _prepare_prompts(settings, catalogue)
                 dynamic = dynamic_from_settings(settings, catalogue)
                 server = start_server(
-                    settings, control=True, callers=callers, hours=hours, dynamic=dynamic
+                    settings, control=True, callers=callers, hours=hours, prompts=dynamic
                 )
                 if settings.prompts_http and settings.sounds_dir is not None:
                     prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)

@@ -444,3 +444,25 @@ def test_eviction_leaves_a_synthesis_in_progress_alone(
     assert _file(made, "en", ann).is_file(), "a cached prompt was evicted below max_cached"
     assert _file(made, "en", bob).is_file()
     assert in_progress.is_file()
+
+
+def test_with_a_sounds_url_catalogue_prompts_are_located_as_urls(tmp_path: Path) -> None:
+    catalogue = parse_catalogue(
+        "folder: ivr\nlanguages: [en, ru]\nprompts:\n  hello: {en: Hello, ru: Привет}\n"
+    )
+    served = DynamicPrompts(
+        catalogue, Synthesiser(engines_for("espeak-ng")), tmp_path,
+        sounds_url="http://10.0.0.2:8089/",
+    )  # fmt: skip
+    local = DynamicPrompts(catalogue, Synthesiser(engines_for("espeak-ng")), tmp_path)
+    try:
+        assert served.locate("ivr/hello", "ru") == "http://10.0.0.2:8089/ru/ivr/hello.wav"
+        assert (
+            served.locate("ivr/dynamic/abc", "en") == "http://10.0.0.2:8089/en/ivr/dynamic/abc.wav"
+        )
+        # Asterisk's own sounds stay names: they are on the Asterisk machine
+        assert served.locate("beep", "en") == "beep"
+        assert local.locate("ivr/hello", "en") == "ivr/hello"
+    finally:
+        served.close()
+        local.close()

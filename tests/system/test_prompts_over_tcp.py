@@ -109,7 +109,7 @@ async def _serving(
     )
     service = caller_service(settings, url)
     dynamic = DynamicPrompts(catalogue, Synthesiser([engine]), sounds, budget=budget)
-    server = start_server(settings, menus=menus, callers=service, dynamic=dynamic)
+    server = start_server(settings, menus=menus, callers=service, prompts=dynamic)
     directory = SoundsDirectory(sounds)
     emulator = AsteriskEmulator(existing_files=directory.exists, prompt_duration=directory.duration)
     try:
