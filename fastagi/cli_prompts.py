@@ -107,6 +107,9 @@ def build(config: Path | None, engine: str | None, force: bool, retry_fallbacks:
         failures.append(f"FAILED {job.prompt_id} [{job.language}]: {reason}")
     for line in failures:
         click.echo(line, err=True)
+    for engine_name, reason in sorted(result.engine_failures.items()):
+        if any(engine_name in source for _, source in result.built):
+            click.echo(f"note: {reason}", err=True)
     click.echo(f"{summary(result)} -> {settings.sounds_dir}")
     if failures:
         sys.exit(1)

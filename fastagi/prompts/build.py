@@ -168,6 +168,8 @@ class BuildResult:
     unchanged: list[PromptJob] = field(default_factory=list)
     failed: list[tuple[PromptJob, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    #: Why an engine failed during the build, when another one spoke instead.
+    engine_failures: dict[str, str] = field(default_factory=dict)
 
 
 def _make(
@@ -258,6 +260,7 @@ def build_prompts(
                 if on_done is not None:
                     on_done(job, error)
     finally:
+        result.engine_failures = dict(synthesiser.last_failure)
         if pending or result.removed:
             os.makedirs(sounds_dir, exist_ok=True)
             manifest.save()

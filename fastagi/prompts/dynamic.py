@@ -89,6 +89,12 @@ class DynamicPrompts:
         self.late = 0
         self.failures = 0
 
+    def use(self, catalogue: Catalogue) -> None:
+        """Speak the texts of `catalogue` from now on (`ivr reload`); cached files stay valid."""
+        self.catalogue = catalogue
+        self.names = catalogue.dynamic_names()
+        self._prefix = f"{catalogue.folder}/"
+
     def locate(self, name: str, language: str) -> str:
         """`name` itself, or with `sounds_url` the URL of a catalogue prompt's file.
 

@@ -153,6 +153,8 @@ class Synthesiser:
         self._clock = clock
         self._resting: dict[str, float] = {}
         self._lock = threading.Lock()
+        #: Why each engine last failed (for "gtts failed: ..." once, not per prompt).
+        self.last_failure: dict[str, str] = {}
 
     def _rested(self, engine: SpeechEngine) -> bool:
         with self._lock:
@@ -187,6 +189,7 @@ class Synthesiser:
             except (SynthesisError, AudioError) as exc:
                 failures.append(str(exc))
                 failed_names.append(engine.name)
+                self.last_failure[engine.name] = str(exc)
                 if engine.online:
                     self._rest(engine)
                 continue

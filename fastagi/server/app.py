@@ -40,6 +40,9 @@ class RunningServer:
     registry: MenuRegistry
     port: IListeningPort
     control_port: IListeningPort | None = None
+    #: Reads what else a reload takes (the prompt catalogue): raises on a bad
+    #: file, else returns the function that puts it in place.
+    prepare_reload: Callable[[], Callable[[], None]] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -47,8 +50,11 @@ class RunningServer:
         return host.host, host.port  # type: ignore[attr-defined]
 
     def reload(self) -> dict[str, Any]:
-        """Load and validate the menus again; keep the running ones on any error."""
+        """Load and validate the menus and catalogue again; on any error keep the running ones."""
+        commit = self.prepare_reload() if self.prepare_reload is not None else None
         menus = self.registry.reload(lambda: load_menus(self.settings.menus_dir))
+        if commit is not None:
+            commit()
         log.info("menus reloaded: version %d, %d menus", self.registry.version, len(menus))
         return {"ok": True, "version": self.registry.version, "menus": sorted(menus)}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ from fastagi.server.reactor import install_asyncio_reactor
 
 if TYPE_CHECKING:
     from fastagi.prompts.catalogue import Catalogue
+    from fastagi.prompts.dynamic import DynamicPrompts
 
 __all__ = ["run_forever"]
 
@@ -47,6 +50,16 @@ def _prepare_prompts(settings: ServerSettings, catalogue: Catalogue | None) -> s
     for job, reason in result.failed:
         log.error("prompt %s [%s] not built: %s", job.prompt_id, job.language, reason)
     return f"{summary(result)} -> {settings.sounds_dir}"
+
+
+def _prepare_catalogue(settings: ServerSettings, dynamic: DynamicPrompts) -> Callable[[], None]:
+    """Read the catalogue for a reload (MenuError when it is bad); the commit swaps it in."""
+    from fastagi.prompts.service import catalogue_path, load_settings_catalogue
+
+    catalogue = load_settings_catalogue(settings)
+    if catalogue is None:
+        raise FileNotFoundError(f"the prompt catalogue {catalogue_path(settings)} is gone")
+    return partial(dynamic.use, catalogue)
 
 
 def _serve_sounds(address: str, sounds_dir: Path) -> str:
@@ -101,6 +114,8 @@ def run_forever(settings: ServerSettings) -> int:
                     file=sys.stderr,
                 )
                 return 1
+            if dynamic is not None:
+                server.prepare_reload = partial(_prepare_catalogue, settings, dynamic)
             install_reload_signal(server)
 
             def drain() -> Deferred[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,11 +34,17 @@ class Served:
         self.menus = tmp / "menus"
         shutil.copytree(REPO / "ivr_menus", self.menus, ignore=shutil.ignore_patterns("scenarios"))
         self.state = tmp / "state"
+        self.prompts = tmp / "prompts"
+        shutil.copytree(REPO / "prompts", self.prompts, ignore=shutil.ignore_patterns("sounds"))
+        self.sounds = tmp / "sounds"
         self.port = _free_port()
         self.env = {
             **os.environ,
             "IVR_STATE_DIR": str(self.state),
             "IVR_MENUS_DIR": str(self.menus),
+            "IVR_PROMPTS_DIR": str(self.prompts),
+            "IVR_SOUNDS_DIR": str(self.sounds),
+            "IVR_TTS_ENGINE": "espeak-ng",
             "IVR_PORT": str(self.port),
             "IVR_CONFIG": str(tmp / "absent.yaml"),
         }
@@ -50,7 +57,7 @@ class Served:
             text=True,
         )
         assert self.process.stdout is not None
-        self.banner = [self.process.stdout.readline() for _ in range(5)]
+        self.banner = [self.process.stdout.readline() for _ in range(6)]
 
     def ivr(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -61,7 +68,9 @@ class Served:
             timeout=60,
         )
 
-    def call(self, script: str = "main", digits: str = "0", delay: float = 0.0) -> CallResult:
+    def call(
+        self, script: str = "main", digits: str = "0", delay: float = 0.0, callerid: str = ""
+    ) -> CallResult:
         emulator = AsteriskEmulator()
         return asyncio.run(
             emulator.place_call(
@@ -70,6 +79,7 @@ class Served:
                 script=script,
                 caller=CallerScript.parse(digits),
                 reply_delay=delay,
+                **({"callerid": callerid} if callerid else {}),
             )
         )
 
@@ -91,6 +101,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 def test_serve_prints_where_it_listens_and_answers_a_call(served: Served) -> None:
     assert f"listening on 127.0.0.1:{served.port}" in served.banner[0]
+    # the demo prompts were built before it listened, offline
+    prompts = next(line for line in served.banner if line.startswith("Prompts:"))
+    assert re.search(r"built (\d+) \(espeak-ng \1\), unchanged 0, failed 0", prompts), prompts
+    assert (served.sounds / "ru" / "ivr" / "main-greeting.wav").is_file()
     assert any("ivr simulate main" in line for line in served.banner)
     assert served.call(digits="0").variables["IVR_RESULT"] == "operator"
     status = served.ivr("status")
@@ -163,3 +177,23 @@ def test_serve_refuses_to_start_on_bad_menus(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 2
     assert "main.yaml:4" in run.stderr
+
+
+def test_reload_takes_a_changed_catalogue_and_refuses_a_broken_one(served: Served) -> None:
+    vip = "+79161234567"
+    assert served.ivr("callers", "set", vip, "first_name=Ivan", "tags=vip").returncode == 0
+    before = served.call("vip", "1", callerid=vip).prompts[0]
+    assert before.startswith("ivr/dynamic/")
+
+    catalogue = served.prompts / "catalogue.yaml"
+    good = catalogue.read_text()
+    catalogue.write_text(good.replace("Welcome back, {caller.first_name}.", "Hi {caller.oops"))
+    reload = served.ivr("reload")
+    assert reload.returncode == 1
+    assert "catalogue.yaml:" in reload.stdout
+    assert served.call("vip", "1", callerid=vip).prompts[0] == before  # the running text stays
+
+    catalogue.write_text(good.replace("Welcome back,", "Good to hear from you again,"))
+    assert served.ivr("reload").returncode == 0
+    after = served.call("vip", "1", callerid=vip).prompts[0]
+    assert after.startswith("ivr/dynamic/") and after != before
