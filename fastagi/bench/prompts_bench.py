@@ -18,9 +18,11 @@ than absolute times carry across machines.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -99,8 +101,31 @@ def _bare_one(espeak: str, sox: str, text: str, voice: str, target: Path) -> Non
     raw.unlink()
 
 
+def _cli_build(prompts_dir: Path, sounds: Path) -> float:
+    """Seconds of a whole `ivr prompts build` process (start-up included) on built prompts."""
+    env = {
+        **os.environ,
+        "IVR_CONFIG": str(sounds / "absent.yaml"),
+        "IVR_PROMPTS_DIR": str(prompts_dir),
+        "IVR_SOUNDS_DIR": str(sounds),
+        "IVR_TTS_ENGINE": "espeak-ng",
+    }
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "fastagi", "prompts", "build"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0 or "built 0," not in done.stdout:
+        raise RuntimeError(f"ivr prompts build on built prompts: {done.stdout}{done.stderr}")
+    return elapsed
+
+
 def _build_phase(catalogue: Catalogue, prompts_dir: Path, rounds: int) -> dict[str, Any]:
-    cold, warm, bare = [], [], []
+    cold: list[float] = []
+    warm: list[float] = []
+    warm_cli: list[float] = []
+    bare: list[float] = []
     count = 0
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="ivr-bench-prompts-") as work:
@@ -117,6 +142,7 @@ def _build_phase(catalogue: Catalogue, prompts_dir: Path, rounds: int) -> dict[s
             again = build_prompts(catalogue, prompts_dir, sounds, synthesiser)
             warm.append(time.perf_counter() - started)
             assert not again.built, "a warm build rebuilt prompts"
+            warm_cli.append(_cli_build(prompts_dir, sounds))
             bare.append(_bare_build(catalogue, prompts_dir, Path(work) / "bare"))
     cold_s, bare_s = statistics.median(cold), statistics.median(bare)
     return {
@@ -124,6 +150,8 @@ def _build_phase(catalogue: Catalogue, prompts_dir: Path, rounds: int) -> dict[s
         "cold_s": round(cold_s, 3),
         "warm_s": round(statistics.median(warm), 4),
         "warm_max_s": round(max(warm), 4),
+        "warm_cli_s": round(statistics.median(warm_cli), 3),
+        "warm_cli_max_s": round(max(warm_cli), 3),
         "bare_s": round(bare_s, 3),
         "cold_over_bare": round(cold_s / bare_s, 2) if bare_s else None,
     }
@@ -211,7 +239,7 @@ def bench_prompts(
 def markdown(results: dict[str, Any]) -> str:
     build, dynamic = results["build"], results["dynamic"]
     miss, hit, bare = dynamic["miss_ms"], dynamic["hit_ms"], dynamic["bare_ms"]
-    warm_ok = "met" if build["warm_max_s"] < 1.0 else "NOT met"
+    warm_ok = "met" if build["warm_cli_max_s"] < 1.0 else "NOT met"
     return "\n".join(
         [
             "### Prompts",
@@ -224,8 +252,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {build['cold_s']} |",
             f"| cold, bare `espeak-ng -w` + `sox` one by one | {build['bare_s']} |",
             f"| ratio ours/bare | {build['cold_over_bare']} |",
-            f"| warm, nothing changed (max {build['warm_max_s']}; target < 1 s: {warm_ok}) "
+            f"| warm, nothing changed, in process (max {build['warm_max_s']}) "
             f"| {build['warm_s']} |",
+            f"| warm, a whole `ivr prompts build` process (max {build['warm_cli_max_s']};"
+            f" target < 1 s: {warm_ok}) | {build['warm_cli_s']} |",
             "",
             "| Personalised greeting | p50 ms | p99 ms | samples |",
             "|---|---:|---:|---:|",
