@@ -14,6 +14,7 @@ import re
 from fastagi.actions.subroutine import run_subroutine
 from fastagi.menus.action_nodes import CallbackNode
 from fastagi.menus.handlers import next_step, node_handler
+from fastagi.menus.outcome import CALLBACK_REQUESTED
 from fastagi.menus.session import Session, Step, seconds_to_ms
 
 __all__ = ["CALLBACK_BUDGET"]
@@ -65,6 +66,7 @@ async def run_callback(session: Session, node: CallbackNode) -> Step:
         session.log.warning("callback request not filed (%s: %s)", type(exc).__name__, exc)
         return next_step(node.declined)
     session.emit("callback", {"queue": node.queue, "number": number, "request": request_id})
+    session.mark(CALLBACK_REQUESTED)
     await run_subroutine(session, "ivr-callback", (number.lstrip("+"), node.queue))
     await session.play(node.confirm_prompt)
     await session.call.say_digits(number.lstrip("+"))

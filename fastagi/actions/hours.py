@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastagi.menus.action_nodes import HoursNode
 from fastagi.menus.handlers import node_handler
+from fastagi.menus.outcome import AFTER_HOURS
 from fastagi.menus.session import Goto, Session, Step
 
 __all__: list[str] = []
@@ -20,6 +21,8 @@ async def run_hours(session: Session, node: HoursNode) -> Step:
     else:
         state = hours.state_at(node.calendar, session.context.now)
     session.emit("hours", {"calendar": node.calendar or "", "state": state})
+    if state != "open":
+        session.mark(AFTER_HOURS)
     if state == "holiday":
         return Goto(node.holiday or node.closed)
     return Goto(node.open if state == "open" else node.closed)

@@ -8,6 +8,7 @@ from fastagi.actions.subroutine import MISSING, ActionResult, next_or_hang_up, r
 from fastagi.agi import CallHangup
 from fastagi.menus.action_nodes import QueueNode
 from fastagi.menus.handlers import next_step, node_handler
+from fastagi.menus.outcome import QUEUE_ABANDON, QUEUE_TIMEOUT, REACHED_AGENT
 from fastagi.menus.session import Goto, Session, Step
 
 __all__ = ["QUEUE_OUTCOMES", "queue_outcome"]
@@ -84,6 +85,12 @@ async def run_queue(session: Session, node: QueueNode) -> Step:
             "agent": result.variables.get(_MEMBER, ""),
         },
     )
+    if outcome == "answered":
+        session.mark(REACHED_AGENT)
+    elif outcome == "timeout":
+        session.mark(QUEUE_TIMEOUT)
+    elif result.hung_up:
+        session.mark(QUEUE_ABANDON)
     if result.hung_up:
         raise CallHangup(f"the caller hung up in queue {node.queue} ({outcome})")
     if outcome == "answered":

@@ -14,6 +14,7 @@ from fastagi.actions.subroutine import next_or_hang_up, run_subroutine
 from fastagi.agi import CallHangup
 from fastagi.menus.action_nodes import TransferNode
 from fastagi.menus.handlers import next_step, node_handler
+from fastagi.menus.outcome import REACHED_AGENT
 from fastagi.menus.session import Session, Step, seconds_to_ms
 
 __all__ = ["TECHNOLOGY", "dial_string"]
@@ -61,6 +62,8 @@ async def run_transfer(session: Session, node: TransferNode) -> Step:
     await session.play(node.prompt)
     result = await run_subroutine(session, "ivr-transfer", (target, str(node.ring_timeout), ""))
     session.emit("transfer", {"target": target, "status": result.status or "HANGUP"})
+    if result.status == "ANSWER":
+        session.mark(REACHED_AGENT)
     if result.hung_up:
         raise CallHangup(f"the caller hung up during the transfer to {target}")
     if result.status == "ANSWER":

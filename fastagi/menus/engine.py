@@ -148,6 +148,7 @@ class MenuEngine:
             node=node,
             path=tuple(path),
             entries=tuple(session.entries),
+            marks=frozenset(session.marks),
         )
         session.emit("outcome", {"kind": kind, "result": result})
         session.log.debug(

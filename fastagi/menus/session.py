@@ -129,6 +129,7 @@ class Session:
         self.context = context if context is not None else CallContext()
         self._menus_entered = 0
         self.entries: list[str] = []  #: what the caller entered at each menu, in order
+        self.marks: set[str] = set()  #: what happened on the way (fastagi.menus.outcome)
         self.menu: Menu | None = None
         self.node_id = ""
         # Known from the env block: a menu in the same language needs no SET VARIABLE.
@@ -144,6 +145,10 @@ class Session:
     @property
     def menu_name(self) -> str:
         return "" if self.menu is None else self.menu.name
+
+    def mark(self, fact: str) -> None:
+        """Note a fact about the call for its outcome (REACHED_AGENT, QUEUE_ABANDON, ...)."""
+        self.marks.add(fact)
 
     def emit(self, kind: str, data: Mapping[str, str] | None = None) -> None:
         menu = "" if self.menu is None else self.menu.name

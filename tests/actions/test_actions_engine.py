@@ -18,6 +18,12 @@ from fastagi.actions.record import recording_name
 from fastagi.events import EventRecorder
 from fastagi.menus import Menu, MenuEngine, MenuSet, Outcome
 from fastagi.menus.context import CallContext
+from fastagi.menus.outcome import (
+    AFTER_HOURS,
+    QUEUE_ABANDON,
+    QUEUE_TIMEOUT,
+    REACHED_AGENT,
+)
 from fastagi.menus.scripted import ScriptedCall
 
 
@@ -286,3 +292,35 @@ def test_missing_subroutine_takes_the_unavailable_branch() -> None:
             return Reply(200, "-1")
 
     assert _run({"act": QUEUE}, NoDialplan([])).result == "fallback"
+
+
+@pytest.mark.parametrize(
+    ("status", "marks"),
+    [
+        ("CONTINUE", {REACHED_AGENT}),  # an agent took the call, the caller stayed on
+        ("TIMEOUT", {QUEUE_TIMEOUT}),  # two minutes passed
+        ("FULL", set()),  # never waited: no abandon, no timeout
+        (None, {QUEUE_ABANDON}),  # the caller hung up waiting
+    ],
+)
+def test_queue_marks_what_callbacks_need_to_know(status: str | None, marks: set[str]) -> None:
+    call = ScriptedCall([], statuses={"ivr-queue": status} if status else {})
+    assert _run({"act": QUEUE}, call).marks == marks
+
+
+def test_an_answered_transfer_marks_the_agent_even_when_the_caller_hangs_up_after() -> None:
+    answered = ScriptedCall([], statuses={"ivr-transfer": "ANSWER"})
+    assert REACHED_AGENT in _run({"act": {**TRANSFER, "next": "done"}}, answered).marks
+    busy = ScriptedCall([], statuses={"ivr-transfer": "BUSY"})
+    assert _run({"act": TRANSFER}, busy).marks == set()
+
+
+def test_a_closed_centre_is_marked_after_hours() -> None:
+    class Closed:
+        def state_at(self, calendar: str | None, at: datetime) -> str:
+            return "holiday"
+
+    node = {"type": "hours", "open": "done", "closed": "later"}
+    outcome = _run({"act": node}, ScriptedCall([]), CallContext(hours=Closed()))
+    assert outcome.result == "later"
+    assert outcome.marks == {AFTER_HOURS}
