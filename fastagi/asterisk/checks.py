@@ -323,7 +323,8 @@ def _check_target(target: AgiTarget, host: str, port: int) -> Problem | None:
             code="asterisk-agi",
         )
 
-    if "${" in target.address:
+    # Only scheme://host:port must be fixed; the script (the menu) may be chosen at run time.
+    if "${" in "/".join(target.address.split("/", 3)[:3]):
         return problem(
             f"{at} uses a variable that is not in [globals]: cannot check it",
             "warning",
