@@ -37,7 +37,11 @@ def test_the_dialplan_loads_with_its_includes(dialplan: Dialplan) -> None:
         dialplan.contexts
     )
     assert dialplan.globals["IVR_AGI"] == "agi://127.0.0.1:4573"
-    assert {path.name for path in dialplan.files} == {"ivr-entry.conf", "ivr-actions.conf"}
+    assert {path.name for path in dialplan.files} == {
+        "ivr-entry.conf",
+        "ivr-actions.conf",
+        "ivr-outbound.conf",
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,160 @@
+"""Placing one outbound call through AMI and following it to its end.
+
+    dialer = Dialer(ami, CallPacer(5, 1.0))
+    result = await dialer.dial(OriginateRequest(...), report_id="cb-17")
+
+`dial` takes a line from the pacer, subscribes to the call's events before
+the Originate goes out (so none is missed), and holds the line until the
+call ends: an outbound call counts against `max_concurrent` while the
+client and the agent talk. The result says how the call went:
+
+- `outcome` from OriginateResponse (client first: the client answered, was
+  busy, did not answer; or the call failed);
+- with `report_id`, the dialplan's `UserEvent(IvrOutbound, Id: <report_id>,
+  ...)` lines (dialplan/ivr-outbound.conf) refine it: agent-first calls
+  report the client's DIALSTATUS, campaign calls the menu's IVR_RESULT.
+
+A call whose events never come (Asterisk restarted mid-call) ends after
+`max_call` seconds as `failed`, so no line is held forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from fastagi.ami import AmiClient, AmiError, AmiMessage
+from fastagi.outbound.originate import DialOutcome, OriginateRequest, dial_outcome
+from fastagi.outbound.pacing import CallPacer
+
+__all__ = ["DialResult", "Dialer"]
+
+log = logging.getLogger("fastagi.outbound")
+
+#: The dialplan's report of an outbound call (dialplan/ivr-outbound.conf).
+REPORT_EVENT: Final = "IvrOutbound"
+#: DIALSTATUS of the client's leg in an agent-first call -> outcome.
+_DIALSTATUS: Final[Mapping[str, DialOutcome]] = {
+    "ANSWER": "answered",
+    "BUSY": "busy",
+    "NOANSWER": "no_answer",
+    "CANCEL": "no_answer",
+}
+
+
+@dataclass
+class DialResult:
+    """How one outbound call went."""
+
+    outcome: DialOutcome
+    reason: str = ""  # OriginateResponse Reason, or why it failed
+    uniqueid: str = ""
+    #: Fields of the dialplan's IvrOutbound report, e.g. {"Result": "confirmed"}.
+    report: dict[str, str] = field(default_factory=dict)
+    answered_at: float | None = None
+    ended_at: float | None = None
+
+
+class _CallWatch:
+    """Collects the events of one call: its OriginateResponse, reports and Hangup."""
+
+    def __init__(self, action_id: str, channel_id: str, report_id: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        self.answered: asyncio.Future[AmiMessage] = loop.create_future()
+        self.ended = asyncio.Event()
+        self.report: dict[str, str] = {}
+        self._action_id = action_id
+        self._channel_id = channel_id
+        self._report_id = report_id
+
+    def on_event(self, event: AmiMessage) -> None:
+        name = event.name.lower()
+        if name == "originateresponse" and event.action_id == self._action_id:
+            if not self.answered.done():
+                self.answered.set_result(event)
+        elif name == "hangup" and event.get("Uniqueid") == self._channel_id:
+            self.ended.set()
+        elif name == "userevent" and self._is_report(event):
+            self.report.update((k, v) for k, v in event.items() if k not in _ENVELOPE)
+
+    def _is_report(self, event: AmiMessage) -> bool:
+        return (
+            self._report_id is not None
+            and event.get("UserEvent") == REPORT_EVENT
+            and event.get("Id") == self._report_id
+        )
+
+
+#: Keys every event carries: not part of a dialplan report.
+_ENVELOPE: Final = frozenset({"Event", "Privilege", "UserEvent", "Id", "ActionID"})
+
+
+class Dialer:
+    """Places outbound calls over one AMI connection, within the pacer's limits."""
+
+    def __init__(
+        self,
+        ami: AmiClient,
+        pacer: CallPacer,
+        *,
+        answer_grace: float = 15.0,
+        max_call: float = 4 * 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ami = ami
+        self.pacer = pacer
+        self.answer_grace = answer_grace
+        self.max_call = max_call
+        self._clock = clock
+
+    async def dial(self, request: OriginateRequest, *, report_id: str | None = None) -> DialResult:
+        """Place the call and wait until it ends; never raises for telephony trouble."""
+        async with self.pacer.slot():
+            return await self._dial(request, report_id)
+
+    async def _dial(self, request: OriginateRequest, report_id: str | None) -> DialResult:
+        action_id = self.ami.new_action_id()
+        watch = _CallWatch(action_id, request.channel_id, report_id)
+        unsubscribe = self.ami.subscribe(
+            watch.on_event, events=("OriginateResponse", "Hangup", "UserEvent")
+        )
+        try:
+            try:
+                await self.ami.action("Originate", request.fields(), action_id=action_id)
+            except AmiError as exc:
+                log.warning("Originate to %s refused: %s", request.channel, exc)
+                return DialResult("failed", reason=str(exc))
+            try:
+                async with asyncio.timeout(request.timeout + self.answer_grace):
+                    response = await watch.answered
+            except TimeoutError:
+                log.warning("no OriginateResponse for %s: counted as failed", request.channel)
+                return DialResult("failed", reason="no OriginateResponse")
+            outcome = dial_outcome(response.get("Reason"), response.get("Response"))
+            result = DialResult(
+                outcome,
+                reason=response.get("Reason") or "",
+                uniqueid=response.get("Uniqueid") or request.channel_id,
+            )
+            if outcome != "answered":
+                result.ended_at = self._clock()
+                return result
+            result.answered_at = self._clock()
+            try:
+                async with asyncio.timeout(self.max_call):
+                    await watch.ended.wait()
+            except TimeoutError:
+                log.warning("outbound call %s: no Hangup after %.0f s", request.channel_id,
+                            self.max_call)  # fmt: skip
+            result.ended_at = self._clock()
+            result.report = dict(watch.report)
+            status = watch.report.get("DialStatus")
+            if status is not None:  # agent first: the client's own leg decides
+                result.outcome = _DIALSTATUS.get(status, "failed")
+            return result
+        finally:
+            unsubscribe()
