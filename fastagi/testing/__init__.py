@@ -29,10 +29,24 @@ channel through it - Goto/GotoIf/GotoIfTime/Gosub/ExecIf..., ``${...}`` and
 channel - and returns a `DialplanResult`. Dialplan functions (``${NAME(args)}``)
 come from one registry: add one with `register_function`.
 
+AMI: `AmiPeer` plays Asterisk's side of the manager interface over real TCP -
+login (plain and MD5), Ping, Events, Originate (sync and async, with scripted far
+ends, OriginateResponse and channel events, Page with per-phone results),
+CoreShowChannels, Hangup, UserEvent - with Asterisk 22's texts; it records every
+action (``actions``) and originate (``originated``, `OriginateOutcome`).
+
 Sound files: `SoundsDirectory` answers ``existing_files`` and ``prompt_duration``
 from a real sounds directory (Asterisk's lookup order, WAV and raw file lengths).
 """
 
+from fastagi.testing._ami import AMI_VERSION, AmiPeer
+from fastagi.testing._ami_calls import (
+    CallScript,
+    OriginateOutcome,
+    PagedPhone,
+    ScriptedOutcome,
+)
+from fastagi.testing._ami_wire import AmiMessage
 from fastagi.testing._apps import default_applications
 from fastagi.testing._caller import CallerScript, HangUp, Press, Silence, Step
 from fastagi.testing._channel import (
@@ -86,14 +100,18 @@ from fastagi.testing._telephony import (
 )
 
 __all__ = [
+    "AMI_VERSION",
     "DTMF_DIGITS",
     "MAX_ARGS",
     "STATE_UP",
     "USAGE",
+    "AmiMessage",
+    "AmiPeer",
     "AppHandler",
     "AppRun",
     "AsteriskEmulator",
     "CallResult",
+    "CallScript",
     "CallerScript",
     "Channel",
     "Command",
@@ -113,13 +131,16 @@ __all__ = [
     "GosubRequest",
     "HangUp",
     "MixMonitorRecord",
+    "OriginateOutcome",
     "OriginateRecord",
     "Outcome",
+    "PagedPhone",
     "Playback",
     "Press",
     "QueueEvent",
     "QueueLogEntry",
     "QueueScript",
+    "ScriptedOutcome",
     "Silence",
     "SoundsDirectory",
     "Status",
