@@ -47,29 +47,35 @@ _SAFE = re.compile(r"[^\r\n]{0,512}")
 
 @dataclass(frozen=True)
 class OriginateRequest:
-    """One outbound call: dial `channel`, then on answer run `context`/`exten`."""
+    """One outbound call: dial `channel`, then on answer run `context`/`exten`
+    (or `application` with `data`, e.g. Wait while a Page plays)."""
 
     channel: str
-    context: str
-    exten: str
+    context: str = ""
+    exten: str = ""
     priority: str = "1"
+    application: str = ""
+    data: str = ""
     caller_id: str = ""
     timeout: float = 30.0
     variables: Mapping[str, str] = field(default_factory=dict)
     account: str = ""
     channel_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
+    def __post_init__(self) -> None:
+        if bool(self.application) == bool(self.context and self.exten):
+            raise ValueError("an Originate runs either context and exten, or an application")
+
     def fields(self) -> dict[str, str | list[str]]:
         """The Originate action's fields (Async: the result comes as an event)."""
-        values: dict[str, str | list[str]] = {
-            "Channel": self.channel,
-            "Context": self.context,
-            "Exten": self.exten,
-            "Priority": self.priority,
-            "Timeout": str(round(self.timeout * 1000)),
-            "Async": "true",
-            "ChannelId": self.channel_id,
-        }
+        values: dict[str, str | list[str]] = {"Channel": self.channel}
+        if self.application:
+            values.update(Application=self.application, Data=self.data)
+        else:
+            values.update(Context=self.context, Exten=self.exten, Priority=self.priority)
+        values.update(
+            Timeout=str(round(self.timeout * 1000)), Async="true", ChannelId=self.channel_id
+        )
         if self.caller_id:
             values["CallerID"] = self.caller_id
         if self.account:
