@@ -43,12 +43,14 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, Protocol, cast
+from typing import Final, cast
 
 from twisted.internet.interfaces import IListeningPort, IReactorTCP
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
+
+from fastagi.web import WebRequest
 
 __all__ = [
     "CONTENT_TYPES",
@@ -79,20 +81,6 @@ DEFAULT_MAX_AGE: Final = 60
 MAX_DEPTH: Final = 4
 _ALLOW: Final = b"GET, HEAD"
 _SEGMENT: Final = re.compile(rb"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
-
-
-class _Request(Protocol):
-    """What is used of a twisted.web request, typed (Twisted's IRequest is not)."""
-
-    method: bytes
-    path: bytes
-    uri: bytes
-
-    def getHeader(self, key: bytes) -> bytes | None: ...
-    def setHeader(self, name: bytes, value: bytes) -> None: ...
-    def setResponseCode(self, code: int) -> None: ...
-    def write(self, data: bytes) -> None: ...
-    def finish(self) -> None: ...
 
 
 def _parts(raw_path: bytes) -> list[str] | None:
@@ -136,7 +124,7 @@ def _etag_matches(header: bytes, etag: bytes) -> bool:
     return False
 
 
-def _not_modified(request: _Request, info: os.stat_result, etag: bytes) -> bool:
+def _not_modified(request: WebRequest, info: os.stat_result, etag: bytes) -> bool:
     """Whether the client's copy is current: If-None-Match, else If-Modified-Since."""
     tags = request.getHeader(b"if-none-match")
     if tags is not None:
@@ -164,7 +152,7 @@ class SoundsResource(Resource):
         self.max_age = max_age
 
     def render(self, twisted_request: IRequest) -> bytes | int:
-        request = cast(_Request, twisted_request)
+        request = cast(WebRequest, twisted_request)
         method = request.method
         if method not in (b"GET", b"HEAD"):
             request.setHeader(b"allow", _ALLOW)
@@ -200,7 +188,7 @@ class SoundsResource(Resource):
         return NOT_DONE_YET
 
     @staticmethod
-    def _finish(request: _Request, code: int, text: bytes) -> int:
+    def _finish(request: WebRequest, code: int, text: bytes) -> int:
         """A short plain-text error; HEAD gets its headers only (Twisted drops the body)."""
         log.debug("sounds http: %d for %s %r", code, request.method, request.uri)
         request.setResponseCode(code)
