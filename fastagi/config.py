@@ -68,6 +68,14 @@ class ServerSettings(BaseModel):
     prompts_http: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     sounds_url: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.:\[\]_~/-]+$")
     production: bool = False
+    # Outbound calls (callbacks, campaigns, broadcasts) through Asterisk's manager interface.
+    ami_host: str | None = None
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_username: str = Field("ivr", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    ami_secret: str | None = None
+    ami_auth: Literal["md5", "plain"] = "md5"
+    callbacks_file: Path = Path("config/callbacks.yaml")
+    broadcast_file: Path = Path("config/broadcast.yaml")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -101,6 +109,10 @@ _ENV_OVERRIDES = {
     "IVR_TTS_ENGINE": "tts_engine",
     "IVR_PROMPTS_HTTP": "prompts_http",
     "IVR_SOUNDS_URL": "sounds_url",
+    "IVR_AMI_HOST": "ami_host",
+    "IVR_AMI_PORT": "ami_port",
+    "IVR_AMI_USERNAME": "ami_username",
+    "IVR_AMI_SECRET": "ami_secret",
     "IVR_PRODUCTION": "production",
 }
 
