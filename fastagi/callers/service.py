@@ -13,6 +13,9 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from fastagi.callbacks.lost import CallFacts, callback_reason
+from fastagi.callbacks.rules import CallbackRules
+from fastagi.callbacks.store import CallbackStore
 from fastagi.callers.directory import CallerDirectory
 from fastagi.callers.segments import SegmentMatch, SegmentRules
 from fastagi.menus.context import BusinessHours, CallContext
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a history write may wait for the next lookup's round trip.
 HISTORY_LINGER = 0.05
+#: Seconds filing a lost call may take before it is given up (and logged).
+LOST_CALL_BUDGET = 2.0
 
 
 class CallerService:
@@ -35,9 +40,15 @@ class CallerService:
         rules: SegmentRules,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lost_calls: CallbackStore | None = None,
+        callback_rules: CallbackRules | None = None,
     ) -> None:
         self.directory = directory
         self.rules = rules
+        #: Where lost calls become callback requests (None: they are not filed).
+        self.lost_calls = lost_calls
+        self.callback_rules = callback_rules or CallbackRules()
+        self.lost_calls_failed = 0
         self._now = now
         self._windows = rules.windows()
         self._writes: set[asyncio.Future[bool]] = set()
@@ -70,19 +81,47 @@ class CallerService:
         )
         return context, match
 
-    def remember(self, context: CallContext, entry: Mapping[str, str]) -> None:
+    def remember(
+        self, context: CallContext, entry: Mapping[str, str], facts: CallFacts | None = None
+    ) -> None:
         """Append the call to the caller's history, in the background (never raises).
 
         The write waits up to `HISTORY_LINGER` seconds to ride along with the
         next lookup's round trip (at 200 calls/s one comes every 5 ms), so
-        a call costs Redis one round trip, not two.
+        a call costs Redis one round trip, not two. With `facts`, a lost call
+        becomes a callback request, and a call that reached an agent closes
+        the caller's open one (also in the background).
         """
         number = context.profile.number
         if not number or context.profile.degraded:
             return  # nobody to file it under, or Redis is known to be in trouble
         written = self.directory.record_call_soon(number, entry, linger=HISTORY_LINGER)
-        self._writes.add(written)  # until it is written (or given up), for `drain`
-        written.add_done_callback(self._writes.discard)
+        self._track(written)
+        if facts is not None and self.lost_calls is not None:
+            self._track(asyncio.ensure_future(self._file_lost_call(self.lost_calls, facts)))
+
+    def _track(self, write: asyncio.Future[bool]) -> None:
+        self._writes.add(write)  # until it is written (or given up), for `drain`
+        write.add_done_callback(self._writes.discard)
+
+    async def _file_lost_call(self, store: CallbackStore, facts: CallFacts) -> bool:
+        try:
+            async with asyncio.timeout(LOST_CALL_BUDGET):
+                if facts.reached_agent and facts.number:
+                    await store.reached_agent(facts.number, facts.at)
+                # a caller's own request was filed by the menu's callback action already
+                reason = (
+                    None
+                    if facts.requested_callback
+                    else callback_reason(facts, self.callback_rules)
+                )
+                if reason is not None:
+                    await store.add_lost_call(facts, reason)
+        except Exception as exc:  # Redis trouble: counted and logged, never the caller's
+            self.lost_calls_failed += 1
+            log.warning("lost call %s not filed for a callback: %s", facts.uniqueid, exc)
+            return False
+        return True
 
     async def drain(self) -> None:
         """Wait until the history entries of ended calls are written (at shutdown)."""

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
@@ -25,6 +25,10 @@ from fastagi.server.fax_route import FaxResultRoute
 from fastagi.server.menu_route import MenuRoute
 from fastagi.server.router import Router
 from fastagi.server.transport import EagerPort
+
+if TYPE_CHECKING:
+    from fastagi.callbacks.rules import CallbackRules
+    from fastagi.callbacks.store import CallbackStore
 
 __all__ = ["RunningServer", "start_server"]
 
@@ -133,13 +137,38 @@ def caller_service(settings: ServerSettings, redis_url: str) -> CallerService:
 
     rules = SegmentRules.load_or_default(settings.segments_file)
     client = open_async_client(redis_url, timeout=settings.lookup_budget)
+    region = rules.default_region or settings.default_region
     directory = CallerDirectory(
-        client,
-        prefix=settings.redis_prefix,
-        region=rules.default_region or settings.default_region,
-        budget=settings.lookup_budget,
+        client, prefix=settings.redis_prefix, region=region, budget=settings.lookup_budget
     )
-    return CallerService(directory, rules)
+    store, callback_rules = _lost_call_store(settings, client, region)
+    return CallerService(directory, rules, lost_calls=store, callback_rules=callback_rules)
+
+
+def _lost_call_store(
+    settings: ServerSettings, client: Any, region: str
+) -> tuple[CallbackStore | None, CallbackRules | None]:
+    """Where lost calls are filed: needs the business hours (the centre's time zone).
+
+    Raises MenuError (file:line) when callbacks.yaml or hours.yaml is invalid.
+    """
+    from fastagi.callbacks.rules import CallbackRules, load_callback_rules
+    from fastagi.callbacks.store import CallbackStore
+    from fastagi.hours.loader import load_hours
+
+    if not settings.hours_file.is_file():
+        log.warning("no %s: lost calls are not filed for callbacks", settings.hours_file)
+        return None, None
+    hours = load_hours(settings.hours_file)
+    rules = (
+        load_callback_rules(settings.callbacks_file, hours=hours)
+        if settings.callbacks_file.is_file()
+        else CallbackRules()
+    )
+    store = CallbackStore.for_rules(
+        client, rules, hours, prefix=settings.redis_prefix, region=region
+    )
+    return store, rules
 
 
 def _listen_control(server: RunningServer) -> IListeningPort:

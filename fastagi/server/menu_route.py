@@ -10,14 +10,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from fastagi.call import Call
+from fastagi.callbacks.lost import CallFacts, QueueOutcome
 from fastagi.events import CallEvent, EventSink
 from fastagi.menus import MenuEngine, MenuRegistry, MenuSet, Outcome
 from fastagi.menus.context import BusinessHours, CallContext
+from fastagi.menus.outcome import (
+    AFTER_HOURS,
+    CALLBACK_REQUESTED,
+    QUEUE_ABANDON,
+    QUEUE_TIMEOUT,
+    REACHED_AGENT,
+)
 from fastagi.menus.session import PromptSource
 from fastagi.personalise import MenuChoice, choose_menu
 from fastagi.server.router import CallStatus, Handler
@@ -97,7 +105,11 @@ class MenuRoute:
             node = None  # a start node asked for belongs to the menu that was replaced
         self._note_caller(call, context, choice)
         outcome = await engine.run(call, choice.menu, node=node, context=context)
-        self.callers.remember(context, _history_entry(call, context, choice, outcome, started))
+        self.callers.remember(
+            context,
+            _history_entry(call, context, choice, outcome, started),
+            _call_facts(call, context, outcome, started),
+        )
         return _STATUS_OF_OUTCOME.get(outcome.kind, CallStatus.FAILED)
 
     def _note_caller(self, call: Call, context: CallContext, choice: MenuChoice) -> None:
@@ -116,6 +128,27 @@ class MenuRoute:
             "degraded": "1" if profile.degraded else "0",
         }
         self.events.emit(CallEvent(call.uniqueid, "caller", choice.menu, "", data))
+
+
+def _call_facts(call: Call, context: CallContext, outcome: Outcome, started: float) -> CallFacts:
+    """What the missed-call callbacks need to know about the call that just ended."""
+    marks = outcome.marks
+    queue_outcome: QueueOutcome | None = None
+    if QUEUE_ABANDON in marks:
+        queue_outcome = "abandoned"
+    elif QUEUE_TIMEOUT in marks:
+        queue_outcome = "timeout"
+    return CallFacts(
+        number=context.profile.number or None,
+        outcome=outcome.kind,
+        at=datetime.fromtimestamp(started, UTC),
+        uniqueid=call.uniqueid,
+        reached_agent=REACHED_AGENT in marks,
+        queue_outcome=queue_outcome,
+        after_hours=AFTER_HOURS in marks,
+        requested_callback=CALLBACK_REQUESTED in marks,
+        duration=time.time() - started,
+    )
 
 
 def _history_entry(
