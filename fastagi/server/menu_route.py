@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -141,7 +141,7 @@ def _call_facts(call: Call, context: CallContext, outcome: Outcome, started: flo
     return CallFacts(
         number=context.profile.number or None,
         outcome=outcome.kind,
-        at=datetime.fromtimestamp(started, UTC),
+        at=context.now,
         uniqueid=call.uniqueid,
         reached_agent=REACHED_AGENT in marks,
         queue_outcome=queue_outcome,
