@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from smtp_helpers import Mailbox, SmtpServer, start_smtp
 
 from fastagi.server.reactor import install_asyncio_reactor
 
@@ -64,3 +65,14 @@ def demo_sounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert not result.failed, result.failed
     return sounds
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a port of its own."""
+    mailbox = Mailbox()
+    controller, port = start_smtp(mailbox)
+    try:
+        yield SmtpServer("127.0.0.1", port, mailbox)
+    finally:
+        controller.stop()

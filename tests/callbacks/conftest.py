@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from callbacks_helpers import Clock, Env, Mailbox, SmtpServer, start_smtp
+from callbacks_helpers import Clock, Env
 
 from fastagi.hours import HoursConfig, load_hours
 from fastagi.storage import forget_prefix, open_async_client
@@ -54,14 +54,3 @@ def run(redis_server_url: str, office_hours: HoursConfig) -> Callable[..., Any]:
         return asyncio.run(main())
 
     return runner
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a port of its own."""
-    mailbox = Mailbox()
-    controller, port = start_smtp(mailbox)
-    try:
-        yield SmtpServer("127.0.0.1", port, mailbox)
-    finally:
-        controller.stop()
