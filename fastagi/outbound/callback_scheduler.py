@@ -155,7 +155,10 @@ class CallbackScheduler:
             return
         outcome = result.outcome
         log.info("callback %s to %s: %s", request.id, request.number, outcome)
-        await self.store.record_attempt(request.id, outcome, started, uniqueid=result.uniqueid)
+        # due again at once (on the scheduler's clock), for the planner to say when
+        await self.store.record_attempt(
+            request.id, outcome, started, self._clock(), uniqueid=result.uniqueid
+        )
 
     async def _email(self, request: CallbackRequest, report: TickReport) -> None:
         if self.mailer is None:
