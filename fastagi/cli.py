@@ -426,7 +426,7 @@ def _register_subcommands() -> None:
     from fastagi.bench.cli import bench_command
     from fastagi.cli_callers import callers
     from fastagi.cli_campaign import campaign
-    from fastagi.cli_outbound import broadcast
+    from fastagi.cli_outbound import broadcast, callbacks
     from fastagi.cli_prompts import prompts
 
     main.add_command(bench_command, name="bench")
@@ -434,6 +434,7 @@ def _register_subcommands() -> None:
     main.add_command(prompts, name="prompts")
     main.add_command(campaign, name="campaign")
     main.add_command(broadcast, name="broadcast")
+    main.add_command(callbacks, name="callbacks")
 
 
 _register_subcommands()

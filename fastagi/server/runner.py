@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -15,6 +16,7 @@ from fastagi.logs import configure_logging
 from fastagi.server.reactor import install_asyncio_reactor
 
 if TYPE_CHECKING:
+    from fastagi.outbound.service import OutboundService
     from fastagi.prompts.catalogue import Catalogue
     from fastagi.prompts.dynamic import DynamicPrompts
 
@@ -62,6 +64,27 @@ def _prepare_catalogue(settings: ServerSettings, dynamic: DynamicPrompts) -> Cal
     return partial(dynamic.use, catalogue)
 
 
+def _start_outbound(settings: ServerSettings, outbound: OutboundService) -> str:
+    """Tick callbacks and campaigns from the reactor's start; a line for the banner."""
+    from twisted.internet import reactor
+
+    from fastagi.outbound.broadcast import load_broadcast_config
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(outbound.start()))
+    if outbound.ami is None:
+        return "Outbound: no ami_host - lost calls are filed, nothing is dialled"
+    line = f"Outbound: AMI {settings.ami_username}@{settings.ami_host}:{settings.ami_port}"
+    broadcast = load_broadcast_config(settings.broadcast_file)
+    if broadcast.http:
+        token = os.environ.get(broadcast.token_env, "")
+        try:
+            outbound.serve_broadcasts(broadcast.http, token)
+            line += f"\nBroadcast trigger: POST http://{broadcast.http}/broadcast"
+        except ValueError as exc:
+            line += f"\nBroadcast trigger off: {exc} (set {broadcast.token_env})"
+    return line
+
+
 def _serve_sounds(address: str, sounds_dir: Path) -> str:
     from twisted.internet.address import IPv4Address, IPv6Address
 
@@ -84,6 +107,7 @@ def run_forever(settings: ServerSettings) -> int:
 
     from fastagi.hours.business import load_business_hours
     from fastagi.menus import MenuError
+    from fastagi.outbound.service import OutboundService
     from fastagi.prompts.service import dynamic_from_settings, load_settings_catalogue
     from fastagi.server.app import caller_service, install_reload_signal, start_server
     from fastagi.storage import EmbeddedRedisError, redis_url
@@ -101,10 +125,13 @@ def run_forever(settings: ServerSettings) -> int:
                 )
                 if settings.prompts_http and settings.sounds_dir is not None:
                     prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)
+                outbound = OutboundService.from_settings(settings, url) if callers else None
+                if outbound is not None:
+                    prompts += "\n" + _start_outbound(settings, outbound)
             except MenuError as exc:
                 print(
-                    "ivr serve: refusing to start, the menus, segment rules or prompt catalogue"
-                    f" have errors:\n{exc}",
+                    "ivr serve: refusing to start, the menus, segment rules, prompt catalogue"
+                    f" or outbound settings have errors:\n{exc}",
                     file=sys.stderr,
                 )
                 return 2
@@ -123,6 +150,8 @@ def run_forever(settings: ServerSettings) -> int:
 
                 async def stop() -> int:
                     cut = await server.stop()
+                    if outbound is not None:
+                        await outbound.stop()
                     if dynamic is not None:
                         dynamic.close()
                     if callers is not None:
