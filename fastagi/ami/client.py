@@ -157,6 +157,11 @@ class AmiClient:
             if not waiter.done():
                 waiter.set_result(None)
 
+    @property
+    def last_error(self) -> str:
+        """Why the last connection or login failed ("none" once logged in)."""
+        return self._last_error
+
     # -- life cycle ----------------------------------------------------------------
 
     async def start(self, timeout: float | None = None) -> None:

@@ -76,6 +76,10 @@ class CampaignRunner:
         #: (entry id, outcome, menu result) of every finished call, in order.
         self.finished: list[tuple[int, str, str]] = []
 
+    @property
+    def calls_in_progress(self) -> int:
+        return len(self._calls)
+
     async def tick(self, now: datetime | None = None) -> list[Entry]:
         """Start calls for the entries due at `now`, as many as there are free lines."""
         dialer = self.dialer

@@ -132,6 +132,22 @@ class OutboundService:
         self.http = listen_broadcast_http(self.broadcaster, token, host.strip("[]"), int(port))
         return self.http
 
+    def status(self) -> dict[str, Any]:
+        """For `ivr status`: the AMI connection and the outbound calls in progress."""
+        ami = self.ami
+        return {
+            "ami": "not configured"
+            if ami is None
+            else {
+                "address": f"{ami.username}@{ami.host}:{ami.port}",
+                "state": ami.state,
+                "logins": ami.logins,
+                "last_error": ami.last_error,
+            },
+            "callbacks_in_progress": self.scheduler.calls_in_progress,
+            "campaign_calls_in_progress": self.campaigns.calls_in_progress,
+        }
+
     async def _log_in(self, ami: AmiClient) -> None:
         try:
             await ami.start()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,8 @@ class RunningServer:
     #: Reads what else a reload takes (the prompt catalogue): raises on a bad
     #: file, else returns the function that puts it in place.
     prepare_reload: Callable[[], Callable[[], None]] | None = None
+    #: More for `ivr status` (the outbound calls), by section name.
+    status_sections: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -76,6 +78,7 @@ class RunningServer:
             "calls_rejected": self.factory.calls_rejected,
             "menus_version": self.registry.version,
             "draining": self.factory.draining,
+            **{name: section() for name, section in self.status_sections.items()},
         }
 
     async def stop(self, grace: float | None = None) -> int:

@@ -143,6 +143,8 @@ def run_forever(settings: ServerSettings) -> int:
                 return 1
             if dynamic is not None:
                 server.prepare_reload = partial(_prepare_catalogue, settings, dynamic)
+            if outbound is not None:
+                server.status_sections["outbound"] = outbound.status
             install_reload_signal(server)
 
             def drain() -> Deferred[int]:

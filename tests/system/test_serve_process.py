@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -10,13 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fastagi.testing import AsteriskEmulator, CallerScript, CallResult
+from fastagi.testing import AmiPeer, AsteriskEmulator, CallerScript, CallResult
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +32,7 @@ def _free_port() -> int:
 
 
 class Served:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **extra_env: str) -> None:
         self.menus = tmp / "menus"
         shutil.copytree(REPO / "ivr_menus", self.menus, ignore=shutil.ignore_patterns("scenarios"))
         self.state = tmp / "state"
@@ -47,6 +49,7 @@ class Served:
             "IVR_TTS_ENGINE": "espeak-ng",
             "IVR_PORT": str(self.port),
             "IVR_CONFIG": str(tmp / "absent.yaml"),
+            **extra_env,
         }
         self.env.pop("REDIS_URL", None)  # the README path: the embedded server
         self.process = subprocess.Popen(
@@ -57,7 +60,12 @@ class Served:
             text=True,
         )
         assert self.process.stdout is not None
-        self.banner = [self.process.stdout.readline() for _ in range(6)]
+        self.banner: list[str] = []
+        while len(self.banner) < 20:  # up to its last line, or the end of its output
+            line = self.process.stdout.readline()
+            self.banner.append(line)
+            if not line or line.startswith("Reload menus"):
+                break
 
     def ivr(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -197,3 +205,46 @@ def test_reload_takes_a_changed_catalogue_and_refuses_a_broken_one(served: Serve
     assert served.ivr("reload").returncode == 0
     after = served.call("vip", "1", callerid=vip).prompts[0]
     assert after.startswith("ivr/dynamic/") and after != before
+
+
+@pytest.fixture
+def ami_peer() -> Iterator[tuple[AmiPeer, int]]:
+    """Asterisk's AMI, played by the emulator's peer on its own loop in a thread."""
+    loop = asyncio.new_event_loop()
+    peer = AmiPeer(username="ivr", secret="s3cret")
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    _, port = asyncio.run_coroutine_threadsafe(peer.start(), loop).result(5)
+    yield peer, port
+    asyncio.run_coroutine_threadsafe(peer.stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.mark.parametrize(("secret", "state"), [("s3cret", "connected"), ("wrong", "failed")])
+def test_serve_logs_in_to_ami_and_status_says_how_it_went(
+    tmp_path: Path, ami_peer: tuple[AmiPeer, int], secret: str, state: str
+) -> None:
+    _, port = ami_peer
+    served = Served(
+        tmp_path, IVR_AMI_HOST="127.0.0.1", IVR_AMI_PORT=str(port), IVR_AMI_SECRET=secret
+    )
+    try:
+        assert any(f"Outbound: AMI ivr@127.0.0.1:{port}" in line for line in served.banner)
+        deadline = time.monotonic() + 10
+        outbound: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            status = served.ivr("status")
+            outbound = json.loads(status.stdout)["outbound"]
+            if outbound["ami"]["state"] == state:  # type: ignore[index]
+                break
+            time.sleep(0.2)
+        assert outbound["ami"]["state"] == state, outbound  # type: ignore[index]
+        # the server serves calls whatever became of the AMI login
+        assert served.call(digits="0").variables["IVR_RESULT"] == "operator"
+    finally:
+        served.process.kill()
+        served.process.wait(10)
+        pid_file = served.state / "redis.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
