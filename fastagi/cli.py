@@ -13,6 +13,7 @@ import click
 from fastagi.config import ConfigError, ServerSettings, load_settings
 
 if TYPE_CHECKING:
+    from fastagi.callers.service import CallerService
     from fastagi.menus import MenuSet, Problem, Scenario
     from fastagi.prompts.catalogue import Catalogue
 
@@ -176,6 +177,42 @@ def _hours_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
     ]
 
 
+def _scratch_callbacks(settings: ServerSettings, callers: CallerService | None) -> Any:
+    """The scratch callback store of a rehearsal (None: no rehearsal possible)."""
+    import uuid
+
+    from fastagi.callbacks.store import CallbackStore
+    from fastagi.hours.loader import load_hours
+
+    if callers is None or not settings.hours_file.is_file():
+        return None
+    hours = load_hours(settings.hours_file)
+    prefix = f"{settings.redis_prefix}simulate-{uuid.uuid4().hex[:8]}:"
+    store = CallbackStore.for_rules(
+        callers.directory.redis, callers.callback_rules, hours, prefix=prefix,
+        region=callers.directory.region,
+    )  # fmt: skip
+    callers.lost_calls = store
+    # An emulated call takes no real time: the misdial filter cannot judge it.
+    callers.callback_rules = callers.callback_rules.model_copy(update={"ignore_shorter_than": 0})
+    return store, hours
+
+
+async def _rehearse(
+    callers: CallerService, scratch: Any, caller: str, outcomes: list[str]
+) -> list[str]:
+    from datetime import UTC, datetime
+
+    from fastagi.outbound.rehearsal import rehearse_callbacks
+
+    store, hours = scratch
+    await callers.drain()  # the lost call is filed
+    number = callers.directory.caller_number(caller) or caller
+    return await rehearse_callbacks(
+        store, callers.callback_rules, hours, number, outcomes, datetime.now(UTC)
+    )
+
+
 def _catalogue_or_exit(settings: ServerSettings) -> Catalogue | None:
     """The prompt catalogue of the settings (None when there is none); exit 2 when invalid."""
     from fastagi.menus import MenuError
@@ -255,6 +292,13 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
     is_flag=True,
     help="Do not look the caller up in Redis (no personal or segment menu, nothing recorded).",
 )
+@click.option(
+    "--callbacks",
+    "callback_outcomes",
+    default=None,
+    help="If the call is lost, rehearse its callbacks against the emulator's AMI: how each"
+    " attempt's far end answers, e.g. no_answer,no_answer,answer (the last one repeats).",
+)
 def simulate(
     config: Path | None,
     menu: str,
@@ -263,19 +307,28 @@ def simulate(
     node: str | None,
     as_json: bool,
     no_callers: bool,
+    callback_outcomes: str | None,
 ) -> None:
     """Place one simulated call through the real server over loopback TCP.
 
     The caller is looked up in Redis as on a real call (their personal or
     segment menu, and the call is added to their history) unless --no-callers.
-    Prints the path (node ids), the prompts played, the variables set and the result.
+    A lost call is never filed for a real callback; with --callbacks the
+    callback rules are rehearsed on it instead, under scratch keys, over the
+    following days on a moved clock. Prints the path (node ids), the prompts
+    played, the variables set and the result.
     """
-    from fastagi.callers.service import CallerService
+    from fastagi.outbound.rehearsal import OUTCOMES
+
+    outcomes = [o.strip() for o in (callback_outcomes or "").split(",") if o.strip()]
+    unknown = [o for o in outcomes if o not in OUTCOMES]
+    if unknown or (callback_outcomes is not None and not outcomes):
+        raise click.BadParameter(f"use {', '.join(OUTCOMES)}", param_hint="--callbacks")
     from fastagi.prompts.service import dynamic_from_settings
     from fastagi.server.app import caller_service
     from fastagi.server.reactor import run_on_reactor_loop
     from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
-    from fastagi.storage import redis_url
+    from fastagi.storage import forget_prefix, redis_url
 
     settings = _settings(config)
     menus = _load_menus((), settings)
@@ -285,13 +338,22 @@ def simulate(
     call = SimulatedCall(menu, caller, steps, node=node)
     dynamic = dynamic_from_settings(settings, _catalogue_or_exit(settings))
 
+    rehearsal: list[str] = []
+
     async def run(callers: CallerService | None) -> SimulationResult:
+        if callers is not None:
+            callers.lost_calls = None  # a simulated call never files a real callback
+        scratch = _scratch_callbacks(settings, callers) if outcomes else None
         try:
             (result,) = await simulate_calls(
                 menus, [call], settings=settings, callers=callers, prompts=dynamic
             )
+            if callers is not None and scratch is not None:
+                rehearsal.extend(await _rehearse(callers, scratch, caller, outcomes))
             return result
         finally:
+            if scratch is not None and callers is not None:
+                await forget_prefix(callers.directory.redis, scratch[0].keys.prefix)
             if dynamic is not None:
                 dynamic.close()
             if callers is not None:
@@ -306,7 +368,10 @@ def simulate(
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        data = result.to_json()
+        if outcomes:
+            data["callbacks"] = rehearsal
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     click.echo(f"call {result.uniqueid} from {caller} to menu {menu}")
     if result.lookup:
@@ -322,6 +387,8 @@ def simulate(
     for name, value in result.variables.items():
         click.echo(f"variable:  {name}={value}")
     click.echo(f"result:    {result.result}  (IVRSTATUS={result.status or 'unset'})")
+    for line in rehearsal:
+        click.echo(f"callback:  {line}")
 
 
 @main.command(name="test")
