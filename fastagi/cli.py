@@ -236,7 +236,12 @@ def _prompt_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
     except MenuError as exc:
         return list(exc.problems)
     if catalogue is not None:
-        return catalogue_problems(menus, catalogue, settings.prompts_dir, settings.sounds_dir)
+        from fastagi.campaigns.parse import voices_in
+
+        return catalogue_problems(
+            menus, catalogue, settings.prompts_dir, settings.sounds_dir,
+            also_used=voices_in(settings.menus_dir),
+        )  # fmt: skip
     if settings.sounds_dir is not None:
         return missing_prompt_files(menus, settings.sounds_dir)
     return []

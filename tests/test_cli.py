@@ -23,7 +23,7 @@ def test_validate_passes_on_the_demo(demo_sounds: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("IVR_SOUNDS_DIR", str(demo_sounds))
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
-    assert "5 menu(s) valid" in result.output
+    assert "6 menu(s) valid" in result.output
 
 
 def test_validate_says_to_build_the_prompts_when_they_are_not(

@@ -291,3 +291,22 @@ def read_campaign(
         raise CampaignFileError(f"{path}: a campaign file is a .csv file")
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         return parse_campaign(fh, region=region, file=str(path), today=today, references=references)
+
+
+def voices_in(folder: Path) -> set[str]:
+    """The `voice` values of the campaign files (`*.csv` with a voice column) in `folder`.
+
+    For `ivr validate`: a prompt only campaigns play is not unused. Unreadable
+    files are skipped (`ivr campaign load` reports their problems).
+    """
+    found: set[str] = set()
+    for path in sorted(folder.glob("*.csv")):
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                for row in csv.DictReader(handle):
+                    voice = (row.get("voice") or "").strip()
+                    if voice:
+                        found.add(voice)
+        except (OSError, UnicodeDecodeError, csv.Error):
+            continue
+    return found

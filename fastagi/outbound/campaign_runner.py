@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 
 from fastagi.campaigns.model import Entry
@@ -25,6 +26,20 @@ from fastagi.outbound.originate import OriginateRequest
 __all__ = ["CampaignRunner", "campaign_call"]
 
 log = logging.getLogger("fastagi.outbound")
+
+
+def _field_variables(fields: Mapping[str, str]) -> dict[str, str]:
+    """The file's extra columns as channel variables for the dialplan and menus.
+
+    `appointment` -> `IVR_FIELD_APPOINTMENT`. AMI reads several variables
+    from one `Variable:` line split at commas, so a comma in a value becomes
+    a space; line breaks never reach AMI (OriginateRequest refuses them).
+    """
+    variables = {}
+    for name, value in fields.items():
+        key = "IVR_FIELD_" + re.sub(r"[^A-Z0-9_]", "_", name.upper())[:40]
+        variables[key] = value.replace(",", " ")[:200]
+    return variables
 
 
 def campaign_call(
@@ -40,6 +55,7 @@ def campaign_call(
         "IVR_VOICE": entry.voice or "",
         "IVR_MENU": entry.menu or "",
         "IVR_CAMPAIGN": entry.campaign,
+        **_field_variables(entry.fields),
     }
     return OriginateRequest(
         channel=f"Local/{entry.number}@ivr-out-client",

@@ -11,6 +11,7 @@ own sounds and are not checked here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastagi.menus._validation import did_you_mean
@@ -73,9 +74,17 @@ def _use_problems(
 
 
 def catalogue_problems(
-    menus: MenuSet, catalogue: Catalogue, prompts_dir: Path, sounds_dir: Path | None
+    menus: MenuSet,
+    catalogue: Catalogue,
+    prompts_dir: Path,
+    sounds_dir: Path | None,
+    also_used: Iterable[str] = (),
 ) -> list[Problem]:
-    """Every prompt problem of the menus against `catalogue` (and the build in `sounds_dir`)."""
+    """Every prompt problem of the menus against `catalogue` (and the build in `sounds_dir`).
+
+    `also_used`: sound names played from elsewhere (campaign files' voices),
+    so their prompts are not reported as unused.
+    """
     prefix = f"{catalogue.folder}/"
     if sounds_dir is not None and not (sounds_dir / MANIFEST_NAME).is_file():
         # Nothing was ever built: one problem, not one per prompt.
@@ -114,6 +123,8 @@ def catalogue_problems(
             continue  # one report per menu and prompt is enough
         seen.add((use.menu, use.name, use.generic))
         problems += _use_problems(menus, catalogue, use, prompt_id, prompts_dir, sounds_dir)
+    prefix_len = len(prefix)
+    used.update(name[prefix_len:] for name in also_used if name.startswith(prefix))
     for prompt_id in sorted(set(catalogue.texts) - used):
         problems.append(
             Problem(

@@ -332,7 +332,7 @@ def test_empty_directory(tmp_path: Path) -> None:
 
 def test_demo_menus_load(demo_dir: Path) -> None:
     menus = load_menus(demo_dir)
-    assert set(menus) == {"main", "main_ru", "vip", "blocked", "personal_ivanov"}
+    assert set(menus) == {"main", "main_ru", "vip", "blocked", "personal_ivanov", "appointment"}
     assert menus.source("main").file == str(demo_dir / "main.yaml")
     assert len(menus.version) == 12
     assert load_menus(demo_dir).version == menus.version

@@ -106,4 +106,6 @@ def test_a_campaign_is_dialled_by_priority_within_the_lines_and_event_days(
         a for a in peer.actions_named("Originate") if "+79165550306" in a.get("Channel")
     )
     assert "IVR_VOICE=ivr/goodbye" in event_originate.get_all("Variable")
+    # the file's own columns reach the dialplan and the menu
+    assert "IVR_FIELD_APPOINTMENT=dentist 10:30" in event_originate.get_all("Variable")
     assert event_originate.get("Context") == "ivr-out-campaign"
