@@ -500,6 +500,7 @@ def _register_subcommands() -> None:
     from fastagi.cli_campaign import campaign
     from fastagi.cli_outbound import broadcast, callbacks
     from fastagi.cli_prompts import prompts
+    from fastagi.cli_report import events_group, report
 
     main.add_command(bench_command, name="bench")
     main.add_command(callers, name="callers")
@@ -507,6 +508,8 @@ def _register_subcommands() -> None:
     main.add_command(campaign, name="campaign")
     main.add_command(broadcast, name="broadcast")
     main.add_command(callbacks, name="callbacks")
+    main.add_command(report, name="report")
+    main.add_command(events_group, name="events")
 
 
 _register_subcommands()
