@@ -28,6 +28,7 @@ from fastagi.callbacks.request import CallbackRequest
 from fastagi.callbacks.rules import CallbackRules
 from fastagi.callbacks.smtp import MailError
 from fastagi.callbacks.store import CallbackStore
+from fastagi.events import CallEvent, EventSink
 from fastagi.hours.model import HoursConfig
 from fastagi.outbound.dialer import Dialer, DialResult
 from fastagi.outbound.originate import OriginateRequest
@@ -97,6 +98,7 @@ class CallbackScheduler:
         mailer: CallbackMailer | None,
         consumer: str = "scheduler-1",
         clock: Callable[[], datetime],
+        events: EventSink | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -105,6 +107,7 @@ class CallbackScheduler:
         self.mailer = mailer
         self.consumer = consumer
         self._clock = clock
+        self._events = events
         self._calls: set[asyncio.Task[None]] = set()
 
     @property
@@ -156,9 +159,13 @@ class CallbackScheduler:
         outcome = result.outcome
         log.info("callback %s to %s: %s", request.id, request.number, outcome)
         # due again at once (on the scheduler's clock), for the planner to say when
-        await self.store.record_attempt(
+        attempt = await self.store.record_attempt(
             request.id, outcome, started, self._clock(), uniqueid=result.uniqueid
         )
+        if self._events is not None:
+            data = {"request": str(request.id), "number": request.number,
+                    "outcome": outcome, "attempt": str(attempt)}  # fmt: skip
+            self._events.emit(CallEvent(f"cb-{request.id}", "callback_attempt", data=data))
 
     async def _email(self, request: CallbackRequest, report: TickReport) -> None:
         if self.mailer is None:

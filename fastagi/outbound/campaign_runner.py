@@ -20,6 +20,7 @@ from datetime import datetime, tzinfo
 
 from fastagi.campaigns.model import Entry
 from fastagi.campaigns.store import CampaignStore
+from fastagi.events import CallEvent, EventSink
 from fastagi.outbound.dialer import Dialer, DialResult
 from fastagi.outbound.originate import OriginateRequest
 
@@ -80,6 +81,7 @@ class CampaignRunner:
         caller_id: str = "",
         ring_timeout: float = 30.0,
         clock: Callable[[], datetime],
+        events: EventSink | None = None,
     ) -> None:
         self.store = store
         self.dialer = dialer
@@ -88,6 +90,7 @@ class CampaignRunner:
         self.caller_id = caller_id
         self.ring_timeout = ring_timeout
         self._clock = clock
+        self._events = events
         self._calls: set[asyncio.Task[None]] = set()
         #: (entry id, outcome, menu result) of every finished call, in order.
         self.finished: list[tuple[int, str, str]] = []
@@ -125,6 +128,10 @@ class CampaignRunner:
         log.info("campaign %s entry %s to %s: %s %s", entry.campaign, entry.id, entry.number,
                  result.outcome, menu_result)  # fmt: skip
         await self.store.finish(entry.id, result.outcome, self._clock(), lease=entry.lease)
+        if self._events is not None:
+            data = {"campaign": entry.campaign, "entry": str(entry.id), "number": entry.number,
+                    "outcome": result.outcome, "result": menu_result}  # fmt: skip
+            self._events.emit(CallEvent(f"cp-{entry.id}", "campaign_result", data=data))
 
     async def drain(self) -> None:
         """Wait for the calls in progress."""

@@ -27,6 +27,7 @@ from fastagi.callbacks.mailer import CallbackMailer
 from fastagi.callbacks.rules import load_callback_rules
 from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
+from fastagi.events import EventRecorder
 from fastagi.hours.business import load_business_hours
 from fastagi.hours.loader import load_hours
 from fastagi.menus import load_menus
@@ -84,12 +85,13 @@ class Centre:
         return CallbackScheduler(
             store, self.rules, HOURS, dialer=dialer,
             mailer=CallbackMailer(store, self.rules, zone=MOSCOW) if mailer else None,
-            consumer=name, clock=lambda: self.clock_at[0],
+            consumer=name, clock=lambda: self.clock_at[0], events=self.events,
         )  # fmt: skip
 
     def __post_init__(self) -> None:
         self.clock_at = [WEDNESDAY_NOON]
         self.clients: list[object] = []
+        self.events = EventRecorder()
 
 
 @contextlib.asynccontextmanager
@@ -190,6 +192,10 @@ def test_an_abandoned_call_is_called_back_within_the_hour_once_a_day_then_one_le
     [request] = requests
     assert request.closed_reason == "emailed"
     assert [a.outcome for a in request.attempts] == ["no_answer"] * 3
+    attempts = centre.events.by_call[f"cb-{request.id}"]
+    assert [(e.kind, e.data["outcome"], e.data["attempt"]) for e in attempts] == [
+        ("callback_attempt", "no_answer", str(n)) for n in (1, 2, 3)
+    ]
     originate = centre.peer.actions_named("Originate")[0]
     assert originate.get("Channel") == f"Local/{number}@ivr-out-client"
     assert f"IVR_DIAL=PJSIP/{number}@trunk-main" in originate.get_all("Variable")

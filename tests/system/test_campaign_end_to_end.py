@@ -20,6 +20,7 @@ from fastagi.callers.segments import SegmentRules
 from fastagi.campaigns.dnc import DoNotCall
 from fastagi.campaigns.parse import parse_campaign
 from fastagi.campaigns.store import CampaignStore
+from fastagi.events import EventRecorder
 from fastagi.outbound.campaign_runner import CampaignRunner
 from fastagi.outbound.dialer import Dialer
 from fastagi.outbound.pacing import CallPacer
@@ -51,6 +52,8 @@ def test_a_campaign_is_dialled_by_priority_within_the_lines_and_event_days(
 ) -> None:
     prefix = f"t{uuid4().hex[:8]}:"
 
+    recorder = EventRecorder()
+
     async def scenario() -> tuple[list[tuple[datetime, str]], AmiPeer, dict[str, int]]:
         redis = open_async_client(redis_server_url, timeout=5.0)
         directory = CallerDirectory(redis, prefix=prefix)
@@ -69,7 +72,7 @@ def test_a_campaign_is_dialled_by_priority_within_the_lines_and_event_days(
         await ami.start(timeout=5)
         runner = CampaignRunner(
             store, Dialer(ami, CallPacer(2, 10.0), answer_grace=5), zone=MOSCOW,
-            clock=lambda: moment,
+            clock=lambda: moment, events=recorder,
         )  # fmt: skip
         started: list[tuple[datetime, str]] = []
         moment = MONDAY_TEN
@@ -109,3 +112,9 @@ def test_a_campaign_is_dialled_by_priority_within_the_lines_and_event_days(
     # the file's own columns reach the dialplan and the menu
     assert "IVR_FIELD_APPOINTMENT=dentist 10:30" in event_originate.get_all("Variable")
     assert event_originate.get("Context") == "ivr-out-campaign"
+    # each call's result is an event for the report
+    results = [e for events in recorder.by_call.values() for e in events]
+    assert len(results) == 7
+    assert {(e.kind, e.data["campaign"], e.data["outcome"]) for e in results} == {
+        ("campaign_result", "reminders", "answered")
+    }
