@@ -500,6 +500,7 @@ def _register_subcommands() -> None:
     from fastagi.cli_campaign import campaign
     from fastagi.cli_outbound import broadcast, callbacks
     from fastagi.cli_prompts import prompts
+    from fastagi.cli_erlang import erlang
     from fastagi.cli_report import events_group, report
 
     main.add_command(bench_command, name="bench")
@@ -510,6 +511,7 @@ def _register_subcommands() -> None:
     main.add_command(callbacks, name="callbacks")
     main.add_command(report, name="report")
     main.add_command(events_group, name="events")
+    main.add_command(erlang, name="erlang")
 
 
 _register_subcommands()

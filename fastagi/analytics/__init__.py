@@ -1,0 +1,1 @@
+"""Contact-centre analytics: KPIs from call events and Erlang staffing."""
