@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -62,11 +64,11 @@ def _row_json(row: Staffing, recommended: int) -> dict[str, Any]:
 
 @click.command("erlang")
 @click.option(
-    "--calls-per-hour", "calls_per_hour", type=float, required=True, callback=_positive_number,
+    "--calls-per-hour", "calls_per_hour", type=float, default=None, callback=_positive_number,
     help="Calls offered per hour (a forecast or a measured figure).",
 )  # fmt: skip
 @click.option(
-    "--aht", "aht_s", type=float, required=True, callback=_positive_number,
+    "--aht", "aht_s", type=float, default=None, callback=_positive_number,
     help="Average handle time in seconds: talk + hold + after-call work.",
 )  # fmt: skip
 @click.option(
@@ -90,15 +92,38 @@ def _row_json(row: Staffing, recommended: int) -> dict[str, Any]:
     help="Rows shown either side of the recommendation.",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--from-events",
+    "from_events",
+    is_flag=True,
+    help="Staff each interval of measured traffic (the call events of --from/--to).",
+)
+@click.option(
+    "--interval",
+    "interval_text",
+    default="30m",
+    show_default=True,
+    help="With --from-events: the interval (15m, 30m, 1h).",
+)
+@click.option(
+    "--from", "since", default=None, help="With --from-events: start (YYYY-MM-DD[THH:MM])."
+)
+@click.option("--to", "until", default=None, help="With --from-events: end, excluded.")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Settings file.")
 def erlang(
-    calls_per_hour: float,
-    aht_s: float,
+    calls_per_hour: float | None,
+    aht_s: float | None,
     target: tuple[float, float],
     max_wait_s: float | None,
     max_occupancy: float | None,
     shrinkage: float,
     around: int,
     as_json: bool,
+    from_events: bool,
+    interval_text: str,
+    since: str | None,
+    until: str | None,
+    config: Path | None,
 ) -> None:
     """Agents needed to answer a queue's calls (Erlang C), and staff to roster.
 
@@ -107,6 +132,12 @@ def erlang(
     speed of answer and the agents' occupancy. docs/erlang.md explains them.
     """
     sl_target, target_s = target
+    if from_events:
+        _per_interval(config, since, until, interval_text, aht_s, target, max_wait_s,
+                      max_occupancy, shrinkage, as_json)  # fmt: skip
+        return
+    if calls_per_hour is None or aht_s is None:
+        raise click.UsageError("give --calls-per-hour and --aht (or --from-events)")
     goals: dict[str, Any] = {
         "sl_target": sl_target, "target_s": target_s,
         "max_wait_s": max_wait_s, "max_occupancy": max_occupancy,
@@ -159,3 +190,48 @@ def erlang(
     click.echo("")
     click.echo(f"Recommended: {best.agents} agents on the phones.")
     click.echo(f"Rostered with {shrinkage * 100:g}% shrinkage: {rostered} staff.")
+
+
+def _interval(text: str) -> timedelta:
+    units = {"m": 60, "h": 3600}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) == 0:
+        raise click.BadParameter(f"{text!r}: minutes or hours, e.g. 15m, 30m, 1h",
+                                 param_hint="--interval")  # fmt: skip
+    return timedelta(seconds=int(number) * units[unit])
+
+
+def _per_interval(
+    config: Path | None, since: str | None, until: str | None, interval_text: str,
+    aht_s: float | None, target: tuple[float, float], max_wait_s: float | None,
+    max_occupancy: float | None, shrinkage: float, as_json: bool,
+) -> None:  # fmt: skip
+    from fastagi.analytics.erlang import staffing_per_interval
+    from fastagi.analytics.traffic import intervals_from_events
+    from fastagi.cli_report import load_cli_settings, parse_period, read_period_events
+
+    interval = _interval(interval_text)
+    start, end = parse_period(since, until)
+    found = read_period_events(load_cli_settings(config), start, end)
+    try:
+        measured = intervals_from_events(found.events, start, end, interval, default_aht=aht_s)
+        rows = staffing_per_interval(
+            measured, interval=interval, sl_target=target[0], target_s=target[1],
+            max_wait_s=max_wait_s, max_occupancy=max_occupancy, shrinkage=shrinkage,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([
+            {"start": row.start.isoformat(), "calls": row.calls, "aht_s": round(row.aht_s, 1),
+             **row.staffing.as_dict(), "rostered": row.rostered}
+            for row in rows
+        ], indent=2))  # fmt: skip
+        return
+    click.echo(f"{'interval start':25} {'calls':>6} {'AHT s':>7} {'agents':>7} {'rostered':>9}"
+               f" {'SL':>7}")  # fmt: skip
+    for row in rows:
+        click.echo(
+            f"{row.start.isoformat(timespec='minutes'):25} {row.calls:>6} {row.aht_s:>7.1f}"
+            f" {row.staffing.agents:>7} {row.rostered:>9} {_percent(row.staffing.service_level):>7}"
+        )

@@ -16,14 +16,14 @@ from fastagi.analytics.kpis import Report, compute_report
 from fastagi.analytics.stream import ReadResult, read_events
 from fastagi.config import ConfigError, ServerSettings, load_settings
 
-__all__ = ["events_group", "report"]
+__all__ = ["events_group", "load_cli_settings", "parse_period", "read_period_events", "report"]
 
 _config_option = click.option(
     "--config", type=click.Path(path_type=Path, dir_okay=False), help="Settings file."
 )
 
 
-def _settings(config: Path | None) -> ServerSettings:
+def load_cli_settings(config: Path | None) -> ServerSettings:
     try:
         return load_settings(config)
     except ConfigError as exc:
@@ -41,7 +41,7 @@ def _moment(value: str | None, default: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
-def _period(since: str | None, until: str | None) -> tuple[datetime, datetime]:
+def parse_period(since: str | None, until: str | None) -> tuple[datetime, datetime]:
     now = datetime.now(UTC)
     start = _moment(since, (now - timedelta(days=1)))
     end = _moment(until, now)
@@ -52,7 +52,7 @@ def _period(since: str | None, until: str | None) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _read(settings: ServerSettings, start: datetime, end: datetime) -> ReadResult:
+def read_period_events(settings: ServerSettings, start: datetime, end: datetime) -> ReadResult:
     from fastagi.storage import open_async_client, redis_url
 
     async def main(url: str) -> ReadResult:
@@ -108,9 +108,9 @@ def report(
         levels = tuple(int(t) for t in thresholds.split(",") if t.strip())
     except ValueError:
         raise click.BadParameter("seconds, comma-separated", param_hint="--sl") from None
-    settings = _settings(config)
-    start, end = _period(since, until)
-    found = _read(settings, start, end)
+    settings = load_cli_settings(config)
+    start, end = parse_period(since, until)
+    found = read_period_events(settings, start, end)
     result = compute_report(found.events, thresholds=levels, skipped_events=found.skipped)
     if result.contacts == 0 and not found.events:
         click.echo(f"no call events from {start.isoformat()} to {end.isoformat()}")
@@ -220,9 +220,9 @@ def events_group() -> None:
 )
 def export(config: Path | None, since: str | None, until: str | None, fmt: str) -> None:
     """Every event of the period, oldest first, as JSON lines or CSV."""
-    settings = _settings(config)
-    start, end = _period(since, until)
-    found = _read(settings, start, end)
+    settings = load_cli_settings(config)
+    start, end = parse_period(since, until)
+    found = read_period_events(settings, start, end)
     if fmt == "csv":
         writer = csv.writer(click.get_text_stream("stdout"))
         writer.writerow(["id", "at", "uid", "kind", "menu", "node", "data"])

@@ -13,6 +13,7 @@ the counts computed here from the plan alone.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -198,8 +199,14 @@ def test_a_day_of_traffic_gives_a_report_that_matches_the_plan(redis_server_url:
     assert funnel[("main", "support")]["hung_up"] == count["hangup_support"]
     assert funnel[("main", "support_queue")]["entered"] == offered
     assert funnel[("blocked", "notice")]["entered"] == count["blacklisted"]
-    cli = report["_cli"]
-    assert f"contacts          {total}" in cli  # type: ignore[operator]
+    cli, staffing_json = str(report["_cli"]).split("\n@@")
+    assert f"contacts          {total}" in cli
+    # the measured traffic, staffed per interval: every call counted once, AHT as measured
+    intervals = json.loads(staffing_json)
+    assert sum(row["calls"] for row in intervals) == total
+    busy = [row for row in intervals if row["calls"]]
+    assert all(row["aht_s"] == round(sum(talks) / len(talks), 1) for row in busy)
+    assert all(row["agents"] > 0 for row in busy)
     assert f"answered          {count['answered']}" in cli  # type: ignore[operator]
 
 
@@ -226,6 +233,12 @@ def _cli_report(redis_url: str, prefix: str, started: datetime) -> str:
             ],
         )
         assert result.exit_code == 0, result.output
-        return result.output
+        staffing = CliRunner().invoke(
+            main,
+            ["erlang", "--from-events", "--config", str(config), "--interval", "1h",
+             "--from", since + "+00:00", "--to", until + "+00:00", "--json"],
+        )  # fmt: skip
+        assert staffing.exit_code == 0, staffing.output
+        return result.output + "\n@@" + staffing.output
     finally:
         config.unlink()
