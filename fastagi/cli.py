@@ -498,9 +498,9 @@ def _register_subcommands() -> None:
     from fastagi.bench.cli import bench_command
     from fastagi.cli_callers import callers
     from fastagi.cli_campaign import campaign
+    from fastagi.cli_erlang import erlang
     from fastagi.cli_outbound import broadcast, callbacks
     from fastagi.cli_prompts import prompts
-    from fastagi.cli_erlang import erlang
     from fastagi.cli_report import events_group, report
 
     main.add_command(bench_command, name="bench")
