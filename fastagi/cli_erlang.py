@@ -136,8 +136,12 @@ def erlang(
         _per_interval(config, since, until, interval_text, aht_s, target, max_wait_s,
                       max_occupancy, shrinkage, as_json)  # fmt: skip
         return
-    if calls_per_hour is None or aht_s is None:
-        raise click.UsageError("give --calls-per-hour and --aht (or --from-events)")
+    missing = [name for name, value in (("--calls-per-hour", calls_per_hour), ("--aht", aht_s))
+               if value is None]  # fmt: skip
+    if missing:
+        names = " and ".join(f"'{name}'" for name in missing)
+        raise click.UsageError(f"Missing option {names} (or measure traffic: --from-events)")
+    assert calls_per_hour is not None and aht_s is not None
     goals: dict[str, Any] = {
         "sl_target": sl_target, "target_s": target_s,
         "max_wait_s": max_wait_s, "max_occupancy": max_occupancy,

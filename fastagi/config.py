@@ -76,6 +76,7 @@ class ServerSettings(BaseModel):
     ami_auth: Literal["md5", "plain"] = "md5"
     callbacks_file: Path = Path("config/callbacks.yaml")
     broadcast_file: Path = Path("config/broadcast.yaml")
+    metrics_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -114,6 +115,7 @@ _ENV_OVERRIDES = {
     "IVR_AMI_USERNAME": "ami_username",
     "IVR_AMI_SECRET": "ami_secret",
     "IVR_PRODUCTION": "production",
+    "IVR_METRICS_LISTEN": "metrics_listen",
 }
 
 

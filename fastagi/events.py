@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
-__all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink"]
+__all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink", "TeeSink"]
 
 
 class _CallEventFields(NamedTuple):
@@ -69,6 +69,17 @@ class NullSink:
 
     def emit(self, event: CallEvent) -> None:
         return None
+
+
+class TeeSink:
+    """Hands every event to each of `sinks`, in order (the server has one sink)."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self.sinks = sinks
+
+    def emit(self, event: CallEvent) -> None:
+        for sink in self.sinks:
+            sink.emit(event)
 
 
 class EventRecorder:

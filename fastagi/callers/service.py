@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from time import perf_counter
 
 from fastagi.callbacks.lost import CallFacts, callback_reason
 from fastagi.callbacks.rules import CallbackRules
@@ -49,6 +50,8 @@ class CallerService:
         self.lost_calls = lost_calls
         self.callback_rules = callback_rules or CallbackRules()
         self.lost_calls_failed = 0
+        #: Called with each Redis lookup's seconds and whether it degraded (metrics).
+        self.lookup_timer: Callable[[float, bool], None] | None = None
         self._now = now
         self._windows = rules.windows()
         self._writes: set[asyncio.Future[bool]] = set()
@@ -65,7 +68,11 @@ class CallerService:
 
         `now` (default: the service's clock) is the moment segments and hours see.
         """
+        timer = self.lookup_timer
+        started = perf_counter() if timer is not None else 0.0
         profile = await self.directory.lookup(callerid, windows=self._windows, uniqueid=uniqueid)
+        if timer is not None and not profile.anonymous:  # anonymous: Redis was not asked
+            timer(perf_counter() - started, profile.degraded)
         if now is None:
             now = self._now()
         match = self.rules.classify(profile, now)

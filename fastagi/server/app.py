@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 
+from fastagi.callbacks.keys import CallbackKeys
 from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
-from fastagi.events import EventSink, NullSink
+from fastagi.events import EventSink, NullSink, TeeSink
 from fastagi.menus import MenuRegistry, MenuSet, load_menus
 from fastagi.menus.context import BusinessHours
 from fastagi.menus.session import PromptSource
@@ -27,6 +28,7 @@ from fastagi.server.router import Router
 from fastagi.server.transport import EagerPort
 
 if TYPE_CHECKING:
+    from fastagi.analytics.metrics import Metrics
     from fastagi.callbacks.rules import CallbackRules
     from fastagi.callbacks.store import CallbackStore
 
@@ -49,6 +51,8 @@ class RunningServer:
     prepare_reload: Callable[[], Callable[[], None]] | None = None
     #: More for `ivr status` (the outbound calls), by section name.
     status_sections: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    #: The Prometheus metrics fed by this server (closed by `stop`).
+    metrics: Metrics | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -89,6 +93,8 @@ class RunningServer:
         cut = await self.factory.drain(self.settings.shutdown_grace if grace is None else grace)
         if isinstance(listening, Deferred):
             await listening.asFuture(asyncio.get_running_loop())
+        if self.metrics is not None:
+            await self.metrics.close()
         return cut
 
 
@@ -102,6 +108,7 @@ def start_server(
     hours: BusinessHours | None = None,
     clock: Callable[[], datetime] | None = None,
     prompts: PromptSource | None = None,
+    metrics: Metrics | None = None,
 ) -> RunningServer:
     """Listen for FastAGI on settings.host:port (port 0 picks a free one).
 
@@ -109,21 +116,38 @@ def start_server(
     propagates so `ivr serve` refuses to start on bad menus. With `callers`,
     every call is looked up and personalised; `hours` answers the menus'
     `hours` nodes; `clock` (tests, scenarios) replaces the real time calls
-    see; `prompts` makes the catalogue's personalised prompts and locates files. Needs
-    the asyncio reactor.
+    see; `prompts` makes the catalogue's personalised prompts and locates files;
+    `metrics` gets the events, command and lookup timings, the call counts and
+    (with `callers`) the open callback requests; serving them is up to the
+    caller (`Metrics.listen`). Needs the asyncio reactor.
     """
     from twisted.internet import reactor
 
     registry = MenuRegistry()
     registry.reload(lambda: menus if menus is not None else load_menus(settings.menus_dir))
     sink = events or NullSink()
+    if metrics is not None:
+        sink = metrics if events is None else TeeSink(events, metrics)
+        if callers is not None:
+            callers.lookup_timer = metrics.observe_lookup
     router = Router()
     router.add(FaxResultRoute(sink, callers))
     router.add(MenuRoute(registry, sink, callers, hours, clock, prompts))
-    factory = FastAGIFactory(settings, router, clock=reactor, events=sink)
+    factory = FastAGIFactory(
+        settings,
+        router,
+        clock=reactor,
+        events=sink,
+        command_timer=None if metrics is None else metrics.observe_command,
+    )
     port = EagerPort(settings.port, factory, backlog=1024, interface=settings.host, reactor=reactor)
     port.startListening()
-    server = RunningServer(settings, factory, registry, port)
+    server = RunningServer(settings, factory, registry, port, metrics=metrics)
+    if metrics is not None:
+        metrics.watch_factory(factory)
+        if callers is not None:
+            open_requests = CallbackKeys(settings.redis_prefix).open()
+            metrics.watch_callbacks(callers.directory.redis, open_requests)
     if control:
         server.control_port = _listen_control(server)
     return server

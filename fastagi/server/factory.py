@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.interfaces import IAddress, IReactorTime
@@ -44,11 +45,14 @@ class FastAGIFactory(ServerFactory):
         *,
         clock: IReactorTime,
         events: EventSink | None = None,
+        command_timer: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
         self.clock = clock
         self.events: EventSink = events or NullSink()
+        #: Called with each AGI command's round trip in seconds (metrics); None: not timed.
+        self.command_timer = command_timer
         self.connections: set[FastAGIProtocol] = set()
         self.draining = False
         self.calls_total = 0

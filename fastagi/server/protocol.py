@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IReactorTime
@@ -61,6 +62,7 @@ class FastAGIProtocol(Protocol):
         self._command_name = ""
         self._call_deadline: float | None = None
         self._command_timeout = factory.settings.command_timeout  # per command: read once
+        self._command_timer = factory.command_timer  # None unless metrics are on
         self.task: asyncio.Task[None] | None = None
 
     # -- logging -----------------------------------------------------------
@@ -150,8 +152,12 @@ class FastAGIProtocol(Protocol):
         )
         self._command_name = name
         assert self.transport is not None
+        timer = self._command_timer
+        started = perf_counter() if timer is not None else 0.0
         self.transport.write(data)
         reply = await future
+        if timer is not None:
+            timer(perf_counter() - started)
         if self._hangup_before_reply and not after_hangup:
             # The reply to a command that was running when the caller left
             # (result=-1) means "gone", whatever its digits say.

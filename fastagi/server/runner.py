@@ -16,6 +16,7 @@ from fastagi.logs import configure_logging
 from fastagi.server.reactor import install_asyncio_reactor
 
 if TYPE_CHECKING:
+    from fastagi.analytics.metrics import Metrics
     from fastagi.outbound.service import OutboundService
     from fastagi.prompts.catalogue import Catalogue
     from fastagi.prompts.dynamic import DynamicPrompts
@@ -97,6 +98,20 @@ def _serve_sounds(address: str, sounds_dir: Path) -> str:
     return f"Prompts over HTTP: http://{host}:{bound.port}/<language>/<name>.wav"
 
 
+def _serve_metrics(address: str) -> tuple[Metrics, str]:
+    """Open GET /metrics on host:port: the metrics to feed and a line for the banner."""
+    from twisted.internet.address import IPv4Address, IPv6Address
+
+    from fastagi.analytics.metrics import Metrics
+
+    metrics = Metrics()
+    host, _, port = address.rpartition(":")
+    listening = metrics.listen(host.strip("[]"), int(port))
+    bound = listening.getHost()
+    assert isinstance(bound, IPv4Address | IPv6Address)
+    return metrics, f"Metrics: http://{host}:{bound.port}/metrics"
+
+
 def run_forever(settings: ServerSettings) -> int:
     """Serve until the reactor stops; return the process exit status."""
     configure_logging(settings.log_format, settings.log_level)
@@ -120,8 +135,17 @@ def run_forever(settings: ServerSettings) -> int:
                 catalogue = load_settings_catalogue(settings)
                 prompts = _prepare_prompts(settings, catalogue)
                 dynamic = dynamic_from_settings(settings, catalogue)
+                metrics = None
+                if settings.metrics_listen:
+                    metrics, line = _serve_metrics(settings.metrics_listen)
+                    prompts += "\n" + line
                 server = start_server(
-                    settings, control=True, callers=callers, hours=hours, prompts=dynamic
+                    settings,
+                    control=True,
+                    callers=callers,
+                    hours=hours,
+                    prompts=dynamic,
+                    metrics=metrics,
                 )
                 if settings.prompts_http and settings.sounds_dir is not None:
                     prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)
