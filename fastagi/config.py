@@ -74,6 +74,10 @@ class ServerSettings(BaseModel):
     ami_username: str = Field("ivr", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     ami_secret: str | None = None
     ami_auth: Literal["md5", "plain"] = "md5"
+    events_stream: bool = True
+    webhook_url: str | None = Field(None, pattern=r"^https?://\S+$")
+    webhook_kinds: tuple[str, ...] | None = None
+    webhook_token_env: str | None = "IVR_WEBHOOK_TOKEN"
     callbacks_file: Path = Path("config/callbacks.yaml")
     broadcast_file: Path = Path("config/broadcast.yaml")
     metrics_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
@@ -110,6 +114,8 @@ _ENV_OVERRIDES = {
     "IVR_TTS_ENGINE": "tts_engine",
     "IVR_PROMPTS_HTTP": "prompts_http",
     "IVR_SOUNDS_URL": "sounds_url",
+    "IVR_WEBHOOK_URL": "webhook_url",
+    "IVR_EVENTS_STREAM": "events_stream",
     "IVR_AMI_HOST": "ami_host",
     "IVR_AMI_PORT": "ami_port",
     "IVR_AMI_USERNAME": "ami_username",

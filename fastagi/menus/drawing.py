@@ -118,7 +118,7 @@ LEGEND_ROW = 20.0
 # Text limits (characters) before an ellipsis.
 TITLE_CHARS = 24
 TYPE_CHARS = 30
-DESCRIPTION_CHARS = 32
+DESCRIPTION_CHARS = 30
 LABEL_CHARS = 18
 ROUTE_CHARS = 30
 EXIT_CHARS = 28
@@ -823,12 +823,9 @@ class _Builder:
                 case "flat":
                     attach(s.id, "bottom", t.cx, arrow, 0)
                     attach(t.id, "bottom", s.cx, arrow, 1)
-                case "back":
+                case "back" | "route":
                     # the innermost lane leaves from the outermost port, so arrows nest
                     attach(s.id, "bottom", arrow.side * 1e6 - arrow.lane, arrow, 0)
-                    attach(t.id, "top", arrow.lane, arrow, 1)
-                case "route":
-                    attach(s.id, "bottom", arrow.lane, arrow, 0)
                     attach(t.id, "top", arrow.lane, arrow, 1)
                 case "loop":
                     k = loops.get(s.id, 0)

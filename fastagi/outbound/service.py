@@ -26,6 +26,7 @@ from typing import Any
 from twisted.internet.interfaces import IListeningPort
 
 from fastagi.ami import AmiAuthError, AmiClient
+from fastagi.analytics.queue_events import bridge_queue_events
 from fastagi.callbacks.mailer import CallbackMailer
 from fastagi.callbacks.rules import CallbackRules, load_callback_rules
 from fastagi.callbacks.store import CallbackStore
@@ -34,6 +35,7 @@ from fastagi.callers.segments import SegmentRules
 from fastagi.campaigns.dnc import DoNotCall
 from fastagi.campaigns.store import CampaignStore
 from fastagi.config import ServerSettings
+from fastagi.events import EventSink
 from fastagi.hours.loader import load_hours
 from fastagi.outbound.broadcast import Broadcaster, load_broadcast_config
 from fastagi.outbound.callback_scheduler import CallbackScheduler
@@ -59,11 +61,13 @@ class OutboundService:
         *,
         interval: float = 10.0,
         broadcaster: Broadcaster | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.campaigns = campaigns
         self.ami = ami
         self.broadcaster = broadcaster
+        self.events = events
         self.interval = interval
         self._redis = redis
         self._loop_task: asyncio.Task[None] | None = None
@@ -77,6 +81,7 @@ class OutboundService:
         redis_url: str,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        events: EventSink | None = None,
     ) -> OutboundService | None:
         """The service for `settings` (None without business hours: no time zone to plan in).
 
@@ -103,23 +108,26 @@ class OutboundService:
         zone = hours.calendar(rules.calendar).zone
         scheduler = CallbackScheduler(
             store, rules, hours, dialer=dialer, consumer=f"ivr-{os.getpid()}",
-            mailer=CallbackMailer(store, rules, zone=zone), clock=clock,
+            mailer=CallbackMailer(store, rules, zone=zone), clock=clock, events=events,
         )  # fmt: skip
         directory = CallerDirectory(redis, prefix=prefix, region=region)
         campaigns = CampaignRunner(
             CampaignStore(redis, prefix, dnc=DoNotCall(directory, segments)),
             dialer, zone=segments.timezone, channel=dial.channel,
             caller_id=rules.caller_id or "", ring_timeout=dial.ring_timeout, clock=clock,
+            events=events,
         )  # fmt: skip
         broadcaster = None
         if ami is not None:
             broadcaster = Broadcaster(ami, load_broadcast_config(settings.broadcast_file))
-        return cls(scheduler, campaigns, ami, redis, broadcaster=broadcaster)
+        return cls(scheduler, campaigns, ami, redis, broadcaster=broadcaster, events=events)
 
     async def start(self) -> None:
         """Start ticking, and logging in to AMI in the background."""
         if self.ami is not None:
             self._login_task = asyncio.ensure_future(self._log_in(self.ami))
+            if self.events is not None:  # talk times for AHT, joined to the calls' events
+                bridge_queue_events(self.ami, self.events)
         self._loop_task = asyncio.ensure_future(self._run())
 
     def serve_broadcasts(self, address: str, token: str) -> IListeningPort:

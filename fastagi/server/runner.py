@@ -120,6 +120,7 @@ def run_forever(settings: ServerSettings) -> int:
     from twisted.internet.defer import Deferred
     from twisted.internet.error import CannotListenError
 
+    from fastagi.analytics.pipeline import EventPipeline
     from fastagi.hours.business import load_business_hours
     from fastagi.menus import MenuError
     from fastagi.outbound.service import OutboundService
@@ -135,6 +136,8 @@ def run_forever(settings: ServerSettings) -> int:
                 catalogue = load_settings_catalogue(settings)
                 prompts = _prepare_prompts(settings, catalogue)
                 dynamic = dynamic_from_settings(settings, catalogue)
+                pipeline = EventPipeline.from_settings(settings, url)
+                prompts += "\n" + pipeline.describe()
                 metrics = None
                 if settings.metrics_listen:
                     metrics, line = _serve_metrics(settings.metrics_listen)
@@ -146,10 +149,16 @@ def run_forever(settings: ServerSettings) -> int:
                     hours=hours,
                     prompts=dynamic,
                     metrics=metrics,
+                    events=pipeline.sink,
                 )
+                reactor.callWhenRunning(pipeline.start)
                 if settings.prompts_http and settings.sounds_dir is not None:
                     prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)
-                outbound = OutboundService.from_settings(settings, url) if callers else None
+                outbound = (
+                    OutboundService.from_settings(settings, url, events=pipeline.sink)
+                    if callers
+                    else None
+                )
                 if outbound is not None:
                     prompts += "\n" + _start_outbound(settings, outbound)
             except MenuError as exc:
@@ -182,6 +191,7 @@ def run_forever(settings: ServerSettings) -> int:
                         dynamic.close()
                     if callers is not None:
                         await callers.drain()  # history writes still in flight
+                    await pipeline.stop()  # the last events
                     return cut
 
                 return Deferred.fromFuture(asyncio.ensure_future(stop()))

@@ -248,3 +248,31 @@ def test_serve_logs_in_to_ami_and_status_says_how_it_went(
         pid_file = served.state / "redis.pid"
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_the_calls_of_ivr_serve_are_in_the_report(served: Served) -> None:
+    assert any(line.startswith("Events: Redis stream events") for line in served.banner)
+    emulator = AsteriskEmulator()  # one Asterisk: three distinct uniqueids
+
+    async def three_calls() -> list[CallResult]:
+        return [
+            await emulator.place_call(
+                "127.0.0.1", served.port, script="main", caller=CallerScript.parse("0")
+            )
+            for _ in range(3)
+        ]
+
+    results = asyncio.run(three_calls())
+    assert [r.variables["IVR_RESULT"] for r in results] == ["operator"] * 3
+    deadline = time.monotonic() + 10
+    report: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        done = served.ivr("report", "--format", "json")
+        assert done.returncode == 0, done.stderr
+        if done.stdout.startswith("{"):
+            report = json.loads(done.stdout)
+            if report["contacts"] == 3:
+                break
+        time.sleep(0.2)
+    assert report["contacts"] == 3
+    assert report["handed_off"] == 3  # the operator result goes back to the dialplan
