@@ -499,6 +499,7 @@ def _register_subcommands() -> None:
     from fastagi.cli_callers import callers
     from fastagi.cli_campaign import campaign
     from fastagi.cli_erlang import erlang
+    from fastagi.cli_graph import graph
     from fastagi.cli_outbound import broadcast, callbacks
     from fastagi.cli_prompts import prompts
     from fastagi.cli_report import events_group, report
@@ -512,6 +513,7 @@ def _register_subcommands() -> None:
     main.add_command(report, name="report")
     main.add_command(events_group, name="events")
     main.add_command(erlang, name="erlang")
+    main.add_command(graph, name="graph")
 
 
 _register_subcommands()

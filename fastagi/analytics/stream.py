@@ -3,21 +3,20 @@
     sink = StreamSink(redis, prefix="ivr:")        # an EventSink for the server
     events = await read_events(redis, "ivr:", start, end)
 
-Each event is one stream entry (docs/events.md, schema version 1):
+A call's events are gathered in memory from `call_start` to `call_end`;
+the calls that ended during one event-loop turn are written as one stream
+entry (docs/events.md, schema version 1), so the stream costs the calls one
+JSON encoding and one `XADD` between them, not one per event - the stream
+must not slow the calls it counts. Events that belong to no call in
+progress (a queue's AgentComplete arriving after the call ended, a callback
+attempt, a campaign result) go with the next entry.
 
-    v      "1"
-    uid    the call's agi_uniqueid
-    kind   call_start, caller, node, digits, invalid, timeout, queue, transfer,
-           voicemail, callback, hours, outcome, call_end, agent, ...
-    menu   the menu (may be empty)
-    node   the node (may be empty)
-    at     Unix time with milliseconds
-    data   the kind's fields, a JSON object of strings
+    v       "1"
+    at      the first event's Unix time (milliseconds)
+    events  a JSON array of [uid, kind, menu, node, at, {data}], each call's in order
 
-`emit` never waits for Redis: events are buffered and written by one
-pipeline per event-loop turn (a call's dozen events cost one round trip
-together). When Redis is down or slow the buffer is bounded; what cannot be
-kept is counted in `dropped`, and the call never notices.
+`emit` never waits for Redis. When Redis is down or slow the buffer is bounded; what
+cannot be kept is counted in `dropped`, and the call never notices.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from fastagi.events import CallEvent
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ReadResult",
     "StoredEvent",
     "StreamSink",
     "decode_entry",
@@ -44,11 +44,13 @@ __all__ = [
 log = logging.getLogger("fastagi.analytics")
 
 SCHEMA_VERSION: Final = "1"
-#: Kinds not worth a stream entry: every prompt and variable of every call.
+#: Kinds not worth storing: every prompt and variable of every call.
 NOISY_KINDS: Final = frozenset({"prompt", "variable"})
 MAX_BUFFER: Final = 100_000
+#: Calls whose events are being gathered; beyond, the oldest is written as it is.
+MAX_OPEN_CALLS: Final = 20_000
 #: Stream length kept (approximate trimming): about a month of a busy centre.
-DEFAULT_MAXLEN: Final = 5_000_000
+DEFAULT_MAXLEN: Final = 2_000_000
 
 
 def events_key(prefix: str) -> str:
@@ -69,7 +71,7 @@ class StoredEvent:
 
 
 class StreamSink:
-    """An EventSink that appends events to the Redis stream, in the background."""
+    """An EventSink that appends calls' events to the Redis stream, in the background."""
 
     def __init__(
         self,
@@ -86,17 +88,35 @@ class StreamSink:
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
-        self._buffer: list[CallEvent] = []
+        self._open: dict[str, list[CallEvent]] = {}
+        self._buffer: list[list[CallEvent]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._scheduled = False
 
     def emit(self, event: CallEvent) -> None:
-        if event.kind in self.skip:
+        kind = event.kind
+        if kind in self.skip:
             return
+        uid = event.uniqueid
+        gathered = self._open.get(uid)
+        if kind == "call_start":
+            if len(self._open) >= MAX_OPEN_CALLS:  # calls that never ended: write as they are
+                oldest = next(iter(self._open))
+                self._queue(self._open.pop(oldest))
+            self._open[uid] = [event]
+        elif gathered is None:
+            self._queue([event])
+        elif kind == "call_end":
+            gathered.append(event)
+            self._queue(self._open.pop(uid))
+        else:
+            gathered.append(event)
+
+    def _queue(self, events: list[CallEvent]) -> None:
         if len(self._buffer) >= MAX_BUFFER:
-            self.dropped += 1  # Redis has been away too long: keep the calls going
+            self.dropped += len(events)  # Redis has been away too long: keep the calls going
             return
-        self._buffer.append(event)
+        self._buffer.append(events)
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._start_flush)
@@ -110,19 +130,18 @@ class StreamSink:
         while self._buffer:
             batch, self._buffer = self._buffer, []
             try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for event in batch:
-                        pipe.xadd(self.key, _fields(event), maxlen=self.maxlen, approximate=True)
-                    await pipe.execute()
-                self.written += len(batch)
+                await self.redis.xadd(self.key, _entry(batch), maxlen=self.maxlen, approximate=True)
+                self.written += sum(len(events) for events in batch)
             except Exception as exc:  # Redis down: these are lost, counted, and logged
                 self.failed_writes += 1
-                self.dropped += len(batch)
-                log.warning("%d call events not written: %s", len(batch), exc)
+                self.dropped += sum(len(events) for events in batch)
+                log.warning("events of %d call(s) not written: %s", len(batch), exc)
                 return
 
     async def drain(self) -> None:
-        """Write what is buffered (at shutdown, and in tests)."""
+        """Write what is buffered, calls still open included (at shutdown, and in tests)."""
+        for uid in list(self._open):
+            self._queue(self._open.pop(uid))
         await asyncio.sleep(0)
         while self._buffer or (self._flushing is not None and not self._flushing.done()):
             if self._flushing is None or self._flushing.done():
@@ -130,15 +149,12 @@ class StreamSink:
             await self._flushing
 
 
-def _fields(event: CallEvent) -> dict[str, str]:
+def _entry(calls: list[list[CallEvent]]) -> dict[str, str]:
+    rows = [[e.uniqueid, e.kind, e.menu, e.node, round(e.at, 3), e.data] for c in calls for e in c]
     return {
         "v": SCHEMA_VERSION,
-        "uid": event.uniqueid,
-        "kind": event.kind,
-        "menu": event.menu,
-        "node": event.node,
-        "at": f"{event.at:.3f}",
-        "data": json.dumps(dict(event.data), ensure_ascii=False, separators=(",", ":")),
+        "at": f"{calls[0][0].at:.3f}",
+        "events": json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
     }
 
 
@@ -146,27 +162,23 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def decode_entry(entry_id: Any, raw: Mapping[Any, Any]) -> StoredEvent | None:
-    """One stream entry as an event; None for an unknown schema version or a broken entry."""
+def decode_entry(entry_id: Any, raw: Mapping[Any, Any]) -> list[StoredEvent] | None:
+    """The events of one stream entry; None for an unknown schema version or a broken entry."""
     fields = {_text(k): _text(v) for k, v in raw.items()}
     if fields.get("v") != SCHEMA_VERSION:
         return None
     try:
-        data = json.loads(fields.get("data") or "{}")
-        at = float(fields["at"])
-    except (ValueError, KeyError):
+        rows = json.loads(fields.get("events") or "")
+        if not isinstance(rows, list):
+            return None
+        events = [
+            StoredEvent(str(uid), str(kind), str(menu), str(node), float(at),
+                        {str(k): str(v) for k, v in data.items()}, _text(entry_id))
+            for uid, kind, menu, node, at, data in rows
+        ]  # fmt: skip
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not isinstance(data, dict):
-        return None
-    return StoredEvent(
-        uid=fields.get("uid", ""),
-        kind=fields.get("kind", ""),
-        menu=fields.get("menu", ""),
-        node=fields.get("node", ""),
-        at=at,
-        data={str(k): str(v) for k, v in data.items()},
-        id=_text(entry_id),
-    )
+    return events
 
 
 @dataclass
@@ -188,11 +200,11 @@ async def read_events(
     while True:
         entries = await redis.xrange(key, min=low, max=high, count=page)
         for entry_id, raw in entries:
-            event = decode_entry(entry_id, raw)
-            if event is None:
+            events = decode_entry(entry_id, raw)
+            if events is None:
                 result.skipped += 1
             else:
-                result.events.append(event)
+                result.events.extend(events)
         if len(entries) < page:
             return result
         low = f"({_text(entries[-1][0])}"

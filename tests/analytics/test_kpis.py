@@ -117,14 +117,17 @@ def test_callbacks_and_campaign_conversion() -> None:
 def test_entries_of_another_schema_or_broken_are_skipped_not_fatal() -> None:
     good = {
         b"v": b"1",
-        b"uid": b"x",
-        b"kind": b"node",
-        b"menu": b"m",
-        b"node": b"n",
         b"at": b"12.5",
-        b"data": b'{"type": "menu"}',
+        b"events": b'[["x","node","m","n",12.5,{"type":"menu"}],'
+        b'["y","digits","m","n",13,{"digits":"1"}]]',
     }
-    assert decode_entry(b"1-0", good) is not None
+    events = decode_entry(b"1-0", good)
+    assert events is not None
+    assert [(e.uid, e.kind, e.at, dict(e.data)) for e in events] == [
+        ("x", "node", 12.5, {"type": "menu"}),
+        ("y", "digits", 13.0, {"digits": "1"}),  # two calls in one entry
+    ]
     assert decode_entry(b"1-0", {**good, b"v": b"2"}) is None
-    assert decode_entry(b"1-0", {**good, b"data": b"[1, 2]"}) is None
-    assert decode_entry(b"1-0", {**good, b"at": b"soon"}) is None
+    assert decode_entry(b"1-0", {**good, b"events": b"{}"}) is None
+    assert decode_entry(b"1-0", {**good, b"events": b"[[1, 2]]"}) is None
+    assert decode_entry(b"1-0", {**good, b"events": b"not json"}) is None

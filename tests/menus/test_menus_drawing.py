@@ -220,7 +220,8 @@ def test_boxes_do_not_overlap(demo: MenuSet, name: str) -> None:
     layout = menu_layout(demo, name)
     boxes = layout.boxes
     for i, a in enumerate(boxes):
-        assert 0 <= a.x and a.right <= layout.width and 0 <= a.y and a.bottom <= layout.height
+        assert a.x >= 0 and a.y >= 0
+        assert a.right <= layout.width and a.bottom <= layout.height
         for b in boxes[i + 1 :]:
             apart = a.right <= b.x or b.right <= a.x or a.bottom <= b.y or b.bottom <= a.y
             assert apart, (a.id, b.id)
@@ -453,3 +454,39 @@ def test_a_layout_answers_structural_questions(demo: MenuSet) -> None:
     assert all(layout.box(a.target).id == "vip_queue" for a in layout.arrows_from("manager"))
     with pytest.raises(KeyError):
         layout.box("nope")
+
+
+def test_nodes_are_reordered_to_reduce_crossings(write: WriteFile) -> None:
+    # discovery order puts u (pointed at from a, c and d) left of v (from b): two crossings
+    menus = load(
+        write,
+        (
+            "cross.yaml",
+            """
+            menu: cross
+            start: s
+            nodes:
+              s: {type: menu, greeting: g, options: {"1": a, "2": b, "3": c, "4": d}}
+              a: {type: menu, greeting: g, options: {"1": u}}
+              b: {type: menu, greeting: g, options: {"1": v}}
+              c: {type: play, prompts: [p], next: u}
+              d: {type: play, prompts: [p], next: u}
+              u: {type: hangup}
+              v: {type: hangup}
+            """,
+        ),
+    )
+    layout = menu_layout(menus, "cross")
+    assert layout.layers[2] == ("v", "u")
+    between = [
+        (layout.box(a.source).cx, layout.box(a.target).cx)
+        for a in layout.arrows
+        if a.shape == "forward" and layout.box(a.source).layer == 1
+    ]
+    assert len(between) == 4
+    crossings = sum(
+        (s1 - s2) * (t1 - t2) < 0
+        for i, (s1, t1) in enumerate(between)
+        for s2, t2 in between[i + 1 :]
+    )
+    assert crossings == 0
