@@ -51,8 +51,9 @@ __all__ = [
     "run_bench",
 ]
 
-#: "ours-nocallers" is our server with caller lookups off (IVR_CALLERS=false):
-#: the Redis-free figure the cost of personalisation is measured against.
+#: "ours-nocallers" is our server with no Redis work at all - caller lookups
+#: off (IVR_CALLERS=false) and no event stream (IVR_EVENTS_STREAM=false): the
+#: figure the cost of personalisation and counting is measured against.
 PEERS = ("ours", "ours-nocallers", "panoramisk", "bare")
 
 #: Small numbers for a smoke run (`ivr bench --quick`).
@@ -287,6 +288,7 @@ def _our_server(ctx: _Context, *, callers: bool = True) -> ChildServer:
                 "IVR_MENUS_DIR": str(ctx.menus_dir),
                 "IVR_MAX_CALLS": str(max(2000, options.hold + 64)),
                 "IVR_CALLERS": "true" if callers else "false",
+                "IVR_EVENTS_STREAM": "true" if callers else "false",
             }
         ),
         cwd=ctx.workdir,
