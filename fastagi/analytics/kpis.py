@@ -51,6 +51,7 @@ class CallSummary:
     start: float
     menu: str = ""
     segment: str = ""
+    tags: tuple[str, ...] = ()
     nodes: list[tuple[str, str]] = field(default_factory=list)
     outcome: str = ""  # return, hangup, caller_hangup, error, max_steps
     result: str = ""
@@ -152,6 +153,8 @@ def _summary(uid: str, start: float, events: list[StoredEvent]) -> CallSummary:
         if kind == "caller":
             call.menu = data.get("menu", call.menu)
             call.segment = data.get("segment", "")
+            call.tags = tuple(sorted({t.strip().lower() for t in data.get("tags", "").split(",")
+                                      if t.strip()}))  # fmt: skip
         elif kind == "node":
             call.nodes.append((event.menu, event.node))
             call.menu = call.menu or event.menu
@@ -310,9 +313,10 @@ def _conversion(
             groups[group]["calls"] += 1
             groups[group]["converted"] += event.data.get("result", "") in wanted
     for call in calls:
-        group = f"segment:{call.segment or 'unknown'}"
-        groups[group]["calls"] += 1
-        groups[group]["converted"] += call.result in wanted
+        converted = call.result in wanted
+        for group in (f"segment:{call.segment or 'unknown'}", *(f"tag:{t}" for t in call.tags)):
+            groups[group]["calls"] += 1
+            groups[group]["converted"] += converted
     return {
         name: {
             "calls": counts["calls"],

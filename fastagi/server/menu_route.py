@@ -126,6 +126,7 @@ class MenuRoute:
             "layer": choice.layer,
             "new": "1" if profile.is_new else "0",
             "degraded": "1" if profile.degraded else "0",
+            "tags": profile.fields.get("tags", ""),
         }
         self.events.emit(CallEvent(call.uniqueid, "caller", choice.menu, "", data))
 

@@ -87,6 +87,22 @@ def test_the_funnel_counts_keys_timeouts_invalid_and_hang_ups_per_node() -> None
     assert funnel[("main", "support")]["timeouts"] == 1
 
 
+def test_conversion_per_segment_and_per_tag() -> None:
+    events = []
+    for i in range(10):
+        tags = "wholesale, VIP" if i < 4 else ""
+        result = "sales_new_order" if i in (0, 5) else "operator"
+        events += _call(
+            f"c{i}",
+            ("caller", "main", "", {"segment": "regular", "tags": tags}),
+            ("outcome", "main", "x", {"kind": "return", "result": result}),
+        )
+    conversion = compute_report(events).as_dict()["conversion"]
+    assert conversion["segment:regular"] == {"calls": 10, "converted": 2, "rate": 0.2}
+    assert conversion["tag:vip"] == {"calls": 4, "converted": 1, "rate": 0.25}
+    assert conversion["tag:wholesale"] == conversion["tag:vip"]
+
+
 def test_callbacks_and_campaign_conversion() -> None:
     outbound = [
         StoredEvent("cb-1", "callback_attempt", "", "", 1.0, {"outcome": "no_answer"}),
