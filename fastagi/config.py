@@ -81,6 +81,7 @@ class ServerSettings(BaseModel):
     callbacks_file: Path = Path("config/callbacks.yaml")
     broadcast_file: Path = Path("config/broadcast.yaml")
     metrics_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
+    dashboard_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -122,6 +123,7 @@ _ENV_OVERRIDES = {
     "IVR_AMI_SECRET": "ami_secret",
     "IVR_PRODUCTION": "production",
     "IVR_METRICS_LISTEN": "metrics_listen",
+    "IVR_DASHBOARD_LISTEN": "dashboard_listen",
 }
 
 

@@ -36,8 +36,10 @@ __all__ = [
     "ReadResult",
     "StoredEvent",
     "StreamSink",
+    "decode_entries",
     "decode_entry",
     "events_key",
+    "read_entries",
     "read_events",
 ]
 
@@ -193,18 +195,33 @@ async def read_events(
     redis: Any, prefix: str, start: datetime, end: datetime, *, page: int = 10_000
 ) -> ReadResult:
     """Every event written from `start` to before `end` (the stream ids are their times)."""
+    return decode_entries(await read_entries(redis, prefix, start, end, page=page))
+
+
+async def read_entries(
+    redis: Any, prefix: str, start: datetime, end: datetime, *, page: int = 10_000
+) -> list[tuple[Any, Any]]:
+    """The raw stream entries (id, fields) of `read_events`, not decoded yet: for
+    a caller that decodes them elsewhere (the dashboard, in a worker thread)."""
     key = events_key(prefix)
     low = f"{int(start.timestamp() * 1000)}-0"
     high = f"({int(end.timestamp() * 1000)}-0"
-    result = ReadResult()
+    found: list[tuple[Any, Any]] = []
     while True:
         entries = await redis.xrange(key, min=low, max=high, count=page)
-        for entry_id, raw in entries:
-            events = decode_entry(entry_id, raw)
-            if events is None:
-                result.skipped += 1
-            else:
-                result.events.extend(events)
+        found.extend(entries)
         if len(entries) < page:
-            return result
+            return found
         low = f"({_text(entries[-1][0])}"
+
+
+def decode_entries(entries: Iterable[tuple[Any, Mapping[Any, Any]]]) -> ReadResult:
+    """The events of raw stream entries, in order; unreadable entries are counted."""
+    result = ReadResult()
+    for entry_id, raw in entries:
+        events = decode_entry(entry_id, raw)
+        if events is None:
+            result.skipped += 1
+        else:
+            result.events.extend(events)
+    return result

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fastagi.outbound.service import OutboundService
     from fastagi.prompts.catalogue import Catalogue
     from fastagi.prompts.dynamic import DynamicPrompts
+    from fastagi.server.app import RunningServer
 
 __all__ = ["run_forever"]
 
@@ -112,6 +113,31 @@ def _serve_metrics(address: str) -> tuple[Metrics, str]:
     return metrics, f"Metrics: http://{host}:{bound.port}/metrics"
 
 
+def _serve_dashboard(
+    address: str, server: RunningServer, redis_url: str, prefix: str
+) -> tuple[Callable[[], Awaitable[None]], str]:
+    """Open the dashboard on host:port: what closes it and a line for the banner."""
+    from twisted.internet.address import IPv4Address, IPv6Address
+
+    from fastagi.analytics.dashboard import Dashboard, listen_dashboard
+    from fastagi.storage import open_async_client
+
+    redis = open_async_client(redis_url, timeout=5.0)
+    dashboard = Dashboard(server.status, lambda: server.registry.current, redis, prefix)
+    host, _, port = address.rpartition(":")
+    listening = listen_dashboard(dashboard, host.strip("[]"), int(port))
+    bound = listening.getHost()
+    assert isinstance(bound, IPv4Address | IPv6Address)
+
+    async def close() -> None:
+        stopped = listening.stopListening()
+        if stopped is not None:
+            await stopped.asFuture(asyncio.get_running_loop())
+        await redis.aclose()
+
+    return close, f"Dashboard: http://{host}:{bound.port}/"
+
+
 def run_forever(settings: ServerSettings) -> int:
     """Serve until the reactor stops; return the process exit status."""
     configure_logging(settings.log_format, settings.log_level)
@@ -152,6 +178,12 @@ def run_forever(settings: ServerSettings) -> int:
                     events=pipeline.sink,
                 )
                 reactor.callWhenRunning(pipeline.start)
+                close_dashboard = None
+                if settings.dashboard_listen:
+                    close_dashboard, line = _serve_dashboard(
+                        settings.dashboard_listen, server, url, settings.redis_prefix
+                    )
+                    prompts += "\n" + line
                 if settings.prompts_http and settings.sounds_dir is not None:
                     prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)
                 outbound = (
@@ -185,6 +217,8 @@ def run_forever(settings: ServerSettings) -> int:
 
                 async def stop() -> int:
                     cut = await server.stop()
+                    if close_dashboard is not None:
+                        await close_dashboard()
                     if outbound is not None:
                         await outbound.stop()
                     if dynamic is not None:
