@@ -15,6 +15,7 @@ import click
 from fastagi.analytics.kpis import Report, compute_report
 from fastagi.analytics.stream import ReadResult, read_events
 from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.csvsafe import safe_row
 
 __all__ = ["events_group", "load_cli_settings", "parse_period", "read_period_events", "report"]
 
@@ -156,7 +157,7 @@ def _csv(data: dict[str, Any]) -> str:
     writer = csv.writer(out)
     writer.writerow(["figure", "value"])
     for name, value in _flat(data):
-        writer.writerow([name, "" if value is None else value])
+        writer.writerow(safe_row([name, "" if value is None else value]))
     return out.getvalue()
 
 
@@ -228,15 +229,17 @@ def export(config: Path | None, since: str | None, until: str | None, fmt: str) 
         writer.writerow(["id", "at", "uid", "kind", "menu", "node", "data"])
         for event in found.events:
             writer.writerow(
-                [
-                    event.id,
-                    f"{event.at:.3f}",
-                    event.uid,
-                    event.kind,
-                    event.menu,
-                    event.node,
-                    json.dumps(dict(event.data), ensure_ascii=False),
-                ]
+                safe_row(
+                    [
+                        event.id,
+                        f"{event.at:.3f}",
+                        event.uid,
+                        event.kind,
+                        event.menu,
+                        event.node,
+                        json.dumps(dict(event.data), ensure_ascii=False),
+                    ]
+                )
             )
     else:
         for event in found.events:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from fastagi.callers.fields import InvalidField, clean_fields, is_custom_field_name
 from fastagi.callers.phone import InvalidNumber, check_region, normalize
 from fastagi.callers.profile import PROFILE_FIELDS, SYSTEM_FIELDS
+from fastagi.csvsafe import restore_cell, safe_cell
 
 if TYPE_CHECKING:
     from fastagi.callers.directory import CallerDirectory
@@ -45,8 +46,6 @@ __all__ = [
 
 FORMATS = ("csv", "jsonl")
 _BATCH = 500
-# A cell a spreadsheet would evaluate, possibly already behind our apostrophes.
-_FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
 
@@ -76,13 +75,13 @@ class ImportReport:
 
 
 def neutralize_formula(value: str) -> str:
-    """Prefix `'` to a cell a spreadsheet would run as a formula (reversible)."""
-    return "'" + value if _FORMULA.match(value) else value
+    """Prefix `'` to a cell a spreadsheet would run as a formula (`fastagi.csvsafe`)."""
+    return safe_cell(value)
 
 
 def restore_formula(value: str) -> str:
     """Undo `neutralize_formula`."""
-    return value[1:] if value.startswith("'") and _FORMULA.match(value[1:]) else value
+    return restore_cell(value)
 
 
 def _column(name: str) -> str:
