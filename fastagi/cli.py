@@ -247,6 +247,16 @@ def _prompt_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
     return []
 
 
+def validation_problems(settings: ServerSettings, menus: MenuSet) -> list[Problem]:
+    """What `ivr validate` (and `ivr doctor`) finds in loaded menus: lint, segments,
+    the Asterisk config, business hours and prompts."""
+    from fastagi.menus import lint_menus
+
+    problems = lint_menus(menus) + _segment_problems(settings, menus)
+    problems += _asterisk_problems(settings, menus) + _hours_problems(settings, menus)
+    return problems + _prompt_problems(settings, menus)
+
+
 @main.command()
 @config_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
@@ -263,13 +273,9 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
 
     Prints every problem as file:line:column; exits 2 when there are errors.
     """
-    from fastagi.menus import lint_menus
-
     settings = _settings(config)
     menus = _load_menus(paths, settings)
-    problems = lint_menus(menus) + _segment_problems(settings, menus)
-    problems += _asterisk_problems(settings, menus) + _hours_problems(settings, menus)
-    problems += _prompt_problems(settings, menus)
+    problems = validation_problems(settings, menus)
     for problem in problems:
         click.echo(str(problem), err=True)
     errors = sum(1 for p in problems if p.severity == "error")
@@ -498,6 +504,7 @@ def _register_subcommands() -> None:
     from fastagi.bench.cli import bench_command
     from fastagi.cli_callers import callers
     from fastagi.cli_campaign import campaign
+    from fastagi.cli_doctor import doctor
     from fastagi.cli_erlang import erlang
     from fastagi.cli_graph import graph
     from fastagi.cli_outbound import broadcast, callbacks
@@ -514,6 +521,7 @@ def _register_subcommands() -> None:
     main.add_command(events_group, name="events")
     main.add_command(erlang, name="erlang")
     main.add_command(graph, name="graph")
+    main.add_command(doctor, name="doctor")
 
 
 _register_subcommands()

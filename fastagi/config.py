@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +17,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["ConfigError", "ServerSettings", "default_state_dir", "load_settings"]
+__all__ = [
+    "ConfigError",
+    "ServerSettings",
+    "default_state_dir",
+    "load_settings",
+    "redacted_url",
+]
 
 DEFAULT_CONFIG_PATH = Path("config/server.yaml")
 
@@ -25,6 +32,25 @@ def default_state_dir() -> Path:
     """Where the installation keeps its embedded Redis data, pid and control socket."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "fastagi-ivr"
+
+
+_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|secret|token)=)[^&#]*", re.IGNORECASE)
+
+
+def redacted_url(url: str) -> str:
+    """`url` fit for a log line or a banner: its password (and ?password=) shown as ***.
+
+    redis://:s3cret@host:6379/0 -> redis://:***@host:6379/0; a URL without a
+    password comes back unchanged.
+    """
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        userinfo, at, host = rest[:end].rpartition("@")
+        if at and ":" in userinfo:
+            user = userinfo.partition(":")[0]
+            url = f"{scheme}://{user}:***@{host}{rest[end:]}"
+    return _QUERY_SECRET.sub(r"\g<head>***", url)
 
 
 class ConfigError(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastagi.analytics.stream import StreamSink
 from fastagi.analytics.webhook import WebhookSink
-from fastagi.config import ServerSettings
+from fastagi.config import ServerSettings, redacted_url
 from fastagi.events import EventSink, TeeSink
 from fastagi.storage import open_async_client
 
@@ -52,7 +52,7 @@ class EventPipeline:
         """A line for the banner."""
         parts = ["Redis stream events" if self.stream is not None else "no event stream"]
         if self.webhook is not None:
-            parts.append(f"webhook {self.webhook.url}")
+            parts.append(f"webhook {redacted_url(self.webhook.url)}")
         return "Events: " + ", ".join(parts)
 
     def start(self) -> None:

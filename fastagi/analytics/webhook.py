@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from fastagi.config import redacted_url
 from fastagi.events import CallEvent
 
 __all__ = ["WebhookSink", "event_json"]
@@ -114,7 +115,9 @@ class WebhookSink:
                 await asyncio.to_thread(self._post, batch)
             except (OSError, urllib.error.URLError, ValueError) as exc:
                 self.failures += 1
-                log.warning("webhook %s: %s; trying again in %.0f s", self.url, exc, backoff)
+                log.warning(
+                    "webhook %s: %s; trying again in %.0f s", redacted_url(self.url), exc, backoff
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastagi.config import ServerSettings
+from fastagi.config import ServerSettings, redacted_url
 from fastagi.logs import configure_logging
 from fastagi.server.reactor import install_asyncio_reactor
 
@@ -31,7 +31,7 @@ def _banner(host: str, port: int, redis_url: str, menus: list[str], prompts: str
     return "\n".join(
         [
             f"FastAGI IVR listening on {host}:{port} (menus: {', '.join(menus)})",
-            f"Redis: {redis_url}",
+            f"Redis: {redacted_url(redis_url)}",
             f"Prompts: {prompts}",
             f"Asterisk dialplan:  same => n,AGI(agi://{host}:{port}/main)",
             "Try a call:  ivr simulate main --caller +79161234567 --digits 2",
