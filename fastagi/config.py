@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "ConfigError",
@@ -110,6 +117,16 @@ class ServerSettings(BaseModel):
     dashboard_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> ServerSettings:
+        """In production the sample's placeholder AMI secret (or none) is refused outright."""
+        if self.production and self.ami_host and (self.ami_secret or "") in ("", "CHANGE_ME"):
+            raise ValueError(
+                "production: true with ami_host set needs a real AMI secret"
+                " (set IVR_AMI_SECRET; the sample's CHANGE_ME is refused)"
+            )
+        return self
 
     @field_validator("allowed_peers")
     @classmethod

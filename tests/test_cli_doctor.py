@@ -135,7 +135,8 @@ def test_production_with_the_placeholder_secret_fails(
     monkeypatch.setenv("IVR_PRODUCTION", "true")
     result = _doctor()
     assert result.exit_code == 1
-    assert any("placeholder CHANGE_ME" in line for line in _lines(result, "FAIL"))
+    # the settings themselves refuse it now: doctor reports that, in plain words
+    assert any("CHANGE_ME" in line and "AMI secret" in line for line in _lines(result, "FAIL"))
 
 
 def test_a_broadcast_trigger_needs_a_long_token(
@@ -198,3 +199,17 @@ def test_the_serve_banner_masks_the_redis_password() -> None:
     banner = _banner("127.0.0.1", 4573, "redis://:s3cret@redis.example:6379/0", ["main"], "-")
     assert "Redis: redis://:***@redis.example:6379/0" in banner
     assert "s3cret" not in banner
+
+
+def test_production_settings_refuse_the_placeholder_ami_secret() -> None:
+    from fastagi.config import ConfigError, load_settings
+
+    placeholder = {"production": True, "ami_host": "127.0.0.1", "ami_secret": "CHANGE_ME"}
+    with pytest.raises(ConfigError, match="real AMI secret"):
+        load_settings(environ={}, overrides=placeholder)
+    with pytest.raises(ConfigError, match="real AMI secret"):
+        load_settings(environ={}, overrides={**placeholder, "ami_secret": ""})
+    # outside production the demo keeps working with it, and a real one is taken
+    assert not load_settings(environ={}, overrides={**placeholder, "production": False}).production
+    real = load_settings(environ={}, overrides={**placeholder, "ami_secret": "9f86d081884c7d65"})
+    assert real.ami_secret == "9f86d081884c7d65"
