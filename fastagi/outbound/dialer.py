@@ -111,6 +111,18 @@ class Dialer:
         self.max_call = max_call
         self._clock = clock
 
+    async def _channel_state(self, channel_id: str) -> str | None:
+        """ChannelStateDesc of the call's channel from CoreShowChannels; None if it is gone."""
+        try:
+            _, channels = await self.ami.action_list("CoreShowChannels")
+        except AmiError as exc:
+            log.warning("CoreShowChannels failed: %s", exc)
+            return None
+        for channel in channels:
+            if channel.get("Uniqueid") == channel_id:
+                return channel.get("ChannelStateDesc")
+        return None
+
     async def dial(self, request: OriginateRequest, *, report_id: str | None = None) -> DialResult:
         """Place the call and wait until it ends; never raises for telephony trouble."""
         async with self.pacer.slot():
@@ -131,10 +143,16 @@ class Dialer:
             try:
                 async with asyncio.timeout(request.timeout + self.answer_grace):
                     response = await watch.answered
+                outcome = dial_outcome(response.get("Reason"), response.get("Response"))
             except TimeoutError:
-                log.warning("no OriginateResponse for %s: counted as failed", request.channel)
-                return DialResult("failed", reason="no OriginateResponse")
-            outcome = dial_outcome(response.get("Reason"), response.get("Response"))
+                # The result may have come while the AMI connection was down: ask
+                # Asterisk whether the call is up before calling it a failure.
+                if await self._channel_state(request.channel_id) != "Up":
+                    log.warning("no OriginateResponse for %s: counted as failed", request.channel)
+                    return DialResult("failed", reason="no OriginateResponse")
+                log.info("OriginateResponse for %s missed, but the call is up", request.channel)
+                response = AmiMessage((("Reason", "4"), ("Uniqueid", request.channel_id)))
+                outcome = "answered"
             result = DialResult(
                 outcome,
                 reason=response.get("Reason") or "",

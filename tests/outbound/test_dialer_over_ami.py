@@ -136,3 +136,65 @@ def test_an_agent_first_call_takes_the_clients_dialstatus_from_the_dialplan_repo
     result = run_on_reactor_loop(main())
     assert result.outcome == "busy"  # the agent answered, the client was busy
     assert result.report == {"Kind": "callback", "DialStatus": "BUSY"}
+
+
+def test_the_ami_connection_dropping_while_the_client_rings_loses_nothing() -> None:
+    """Asterisk's AMI drops mid-originate: the client reconnects, the call's result still
+    arrives (the call was Asterisk's all along), and nothing is dialled twice."""
+
+    async def main() -> tuple[DialResult, AmiPeer, int]:
+        peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.5)
+        host, port = await peer.start()
+        client = AmiClient(
+            host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, backoff_initial=0.05
+        )
+        await client.start(timeout=5)
+        try:
+            peer.script("+79161234567", "answer", ring=2.0, talk=1.0)  # rings ~1 s here
+            dialer = Dialer(client, CallPacer(2, 10.0), answer_grace=5)
+            dialling = asyncio.ensure_future(dialer.dial(_call("+79161234567")))
+            await peer.wait_for_action("Originate", timeout=5)
+            await asyncio.sleep(0.1)
+            peer.drop_connections()  # while the client's phone is still ringing
+            result = await dialling
+            return result, peer, client.logins
+        finally:
+            await client.close()
+            await peer.stop()
+
+    result, peer, logins = run_on_reactor_loop(main())
+    assert logins == 2  # it did reconnect
+    assert result.outcome == "answered"
+    assert len(peer.actions_named("Originate")) == 1  # not doubled
+
+
+def test_an_answer_missed_while_the_ami_was_down_is_found_on_the_channel_list() -> None:
+    """The OriginateResponse fires while the AMI connection is down, so it is never seen;
+    after reconnecting the dialer finds the call's channel up and counts it answered."""
+
+    async def main() -> tuple[DialResult, AmiPeer]:
+        peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.5)
+        host, port = await peer.start()
+        client = AmiClient(
+            host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, backoff_initial=1.5
+        )
+        await client.start(timeout=5)
+        try:
+            # answered after ~0.5 s, talking for ~3 s
+            peer.script("+79161234567", "answer", ring=1.0, talk=6.0)
+            dialer = Dialer(client, CallPacer(2, 10.0), answer_grace=1)
+            request = OriginateRequest(
+                "Local/+79161234567@ivr-out-client", "ivr-out-queue", "s", timeout=2
+            )
+            dialling = asyncio.ensure_future(dialer.dial(request))
+            await peer.wait_for_action("Originate", timeout=5)
+            peer.drop_connections()  # back only after ~1.5 s: the answer is missed
+            return await dialling, peer
+        finally:
+            await client.close()
+            await peer.stop()
+
+    result, peer = run_on_reactor_loop(main())
+    assert result.outcome == "answered"
+    assert result.ended_at is not None  # and the line was held until the call ended
+    assert len(peer.actions_named("Originate")) == 1
