@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -276,3 +277,52 @@ def test_the_calls_of_ivr_serve_are_in_the_report(served: Served) -> None:
         time.sleep(0.2)
     assert report["contacts"] == 3
     assert report["handed_off"] == 3  # the operator result goes back to the dialplan
+
+
+def test_a_restart_with_calls_in_flight_sends_them_to_the_fallback_and_keeps_their_events(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "server.yaml"
+    config.write_text("shutdown_grace: 0.5\n")
+    served = Served(tmp_path, IVR_CONFIG=str(config))
+    emulator = AsteriskEmulator()
+
+    async def slow_calls() -> list[CallResult]:
+        # each reply takes 0.3 s: the calls are still in the menus when SIGTERM comes
+        return list(await asyncio.gather(*(
+            emulator.place_call("127.0.0.1", served.port, script="main",
+                                caller=CallerScript.parse("2,1"), reply_delay=0.3)
+            for _ in range(5)
+        )))  # fmt: skip
+
+    try:
+        calls = asyncio.run(_with_sigterm(slow_calls(), served, after=1.0))
+        assert served.process.wait(15) == 0
+        # none of them got a menu result: Asterisk's dialplan takes them to its fallback
+        # (ivr-entry: a person in business hours, the general mailbox after)
+        for call in calls:
+            assert call.variables.get("IVRSTATUS") != "SUCCESS"
+            assert call.agi_status in ("FAILURE", "SUCCESS") and not call.stuck
+        # restarted: the calls cut at shutdown are in the event stream all the same
+        again = Served(tmp_path / "again", IVR_CONFIG=str(config), IVR_STATE_DIR=str(served.state))
+        try:
+            done = again.ivr("report", "--format", "json")
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout)["contacts"] == len(calls)
+        finally:
+            again.process.kill()
+            again.process.wait(10)
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(10)
+        pid_file = served.state / "redis.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+async def _with_sigterm(work: Any, served: Served, *, after: float) -> Any:
+    task = asyncio.ensure_future(work)
+    await asyncio.sleep(after)
+    served.process.send_signal(signal.SIGTERM)
+    return await task
