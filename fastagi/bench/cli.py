@@ -158,3 +158,34 @@ def bench_prompts_command(
         command = f"ivr bench prompts --rounds {rounds} --write-docs"
         write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
     click.echo(json.dumps(results, indent=2) if as_json else text)
+
+
+@bench_command.command("soak")
+@click.option("--minutes", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=0.1), default=100.0, show_default=True,
+              help="Calls started per second.")  # fmt: skip
+@click.option("--sample-every", type=click.FloatRange(min=0.5), default=10.0, show_default=True)
+@click.option(
+    "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("docs/benchmarks.md"), show_default=True,
+)  # fmt: skip
+@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def soak_command(
+    minutes: float, rate: float, sample_every: float, docs_path: Path, write_docs: bool,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """The shipped server at a steady rate for minutes: failed calls, memory and file
+    descriptors sampled (no growth after the warm-up means no leak)."""
+    from fastagi.bench.report import write_section
+    from fastagi.bench.soak import BEGIN, END, markdown, run_soak
+
+    result = run_soak(
+        minutes=minutes, rate=rate, sample_every=sample_every,
+        progress=lambda message: click.echo(message, err=True),
+    )  # fmt: skip
+    text = markdown(result)
+    if write_docs:
+        command = f"ivr bench soak --minutes {minutes:g} --rate {rate:g} --write-docs"
+        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
+    click.echo(json.dumps(result, indent=2) if as_json else text)

@@ -45,6 +45,9 @@ __all__ = [
     "QUICK",
     "BenchError",
     "BenchOptions",
+    "child_env",
+    "default_menus_dir",
+    "ivr_argv",
     "options_with",
     "parse_peers",
     "quick_options",
@@ -162,7 +165,7 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     from fastagi.server.reactor import run_on_reactor_loop
 
     say = progress or (lambda _message: None)
-    menus_dir = options.menus_dir or _default_menus_dir()
+    menus_dir = options.menus_dir or default_menus_dir()
     previous_affinity = os.sched_getaffinity(0)
     cpus = sorted(previous_affinity)
     server_cpu = generator_cpu = None
@@ -186,7 +189,7 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     return results
 
 
-def _default_menus_dir() -> Path:
+def default_menus_dir() -> Path:
     here = Path.cwd() / "ivr_menus"
     return here if here.is_dir() else _repo_root() / "ivr_menus"
 
@@ -250,7 +253,7 @@ def _stop(ctx: _Context, child: ChildServer) -> None:
 # -- the servers --------------------------------------------------------------------
 
 
-def _child_env(extra: dict[str, str]) -> dict[str, str]:
+def child_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "IVR_CONFIG")}
     root = str(_repo_root())
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -259,7 +262,7 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _ivr_argv() -> list[str]:
+def ivr_argv() -> list[str]:
     script = Path(sys.executable).with_name("ivr")
     if script.exists():
         return [str(script)]
@@ -277,12 +280,12 @@ def _our_server(ctx: _Context, *, callers: bool = True) -> ChildServer:
     state.mkdir()
     return ChildServer(
         name=name,
-        argv=[*_ivr_argv(), "serve", "--port", str(port)],
+        argv=[*ivr_argv(), "serve", "--port", str(port)],
         port=port,
         # The embedded Redis lives in a private state dir; no REDIS_URL, no config
         # file (cwd is the temp dir): the server runs on its shipped defaults,
         # except max_calls, raised just enough for the hold phase.
-        env=_child_env(
+        env=child_env(
             {
                 "IVR_STATE_DIR": str(state),
                 "IVR_MENUS_DIR": str(ctx.menus_dir),
@@ -314,7 +317,7 @@ def _peer_server(ctx: _Context, name: str, commands_file: Path) -> ChildServer:
             ctx.options.menu,
         ],
         port=port,
-        env=_child_env({}),
+        env=child_env({}),
         cwd=ctx.workdir,
         log_path=ctx.workdir / f"{name}.log",
         cpu=ctx.server_cpu,
