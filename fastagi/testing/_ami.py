@@ -55,8 +55,8 @@ from fastagi.testing._ami_wire import (
     encode,
     format_lines,
     response_lines,
-    split_app_args,
 )
+from fastagi.testing._expr import split_args
 
 __all__ = ["AMI_VERSION", "AmiPeer"]
 
@@ -403,7 +403,7 @@ def _variables(message: AmiMessage) -> dict[str, str]:
     """manager.c astman_get_variables: ``Variable: a=1,b=2`` headers; the first wins."""
     found: dict[str, str] = {}
     for header in message.get_all("Variable"):
-        for item in split_app_args(header):
+        for item in split_args(header):
             name, equals, value = item.partition("=")
             if equals and name and name not in found:
                 found[name] = value

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from fastagi.testing._ami_events import cause_text, state_text
-from fastagi.testing._ami_wire import AmiMessage, split_app_args
+from fastagi.testing._ami_wire import AmiMessage
+from fastagi.testing._expr import split_args
 
 __all__ = [
     "OUTCOMES",
@@ -569,7 +570,7 @@ class CallSimulator:
     ) -> None:
         """app_page.c page_exec: dial every device; those that answer join until the
         announcer's talk time ends."""
-        args = split_app_args(data)
+        args = split_args(data) or [""]
         devices = [device for device in args[0].split("&") if device]
         seconds = scan_int(args[2]) if len(args) > 2 else None
         page_timeout = self._seconds(seconds) if seconds and seconds > 0 else None

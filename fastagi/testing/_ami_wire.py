@@ -30,7 +30,6 @@ __all__ = [
     "encode",
     "format_lines",
     "response_lines",
-    "split_app_args",
 ]
 
 MAX_LINE = 1024
@@ -199,43 +198,6 @@ class MessageReader:
                 self._too_long = False
                 return ReadMessage(message, "Failed to parse message: line too long")
             return ReadMessage(message)
-
-
-def split_app_args(text: str, separator: str = ",") -> list[str]:
-    """app.c __ast_app_separate_args with quote removal, as AST_STANDARD_APP_ARGS does.
-
-    Separators inside ``()``, ``[]`` or double quotes do not split; double quotes
-    are dropped and a backslash keeps the next character.
-    """
-    args: list[str] = []
-    current: list[str] = []
-    paren = bracket = 0
-    quoted = escaped = False
-    for char in text:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif quoted:
-            current.append(char)
-        elif char == separator and not paren and not bracket:
-            args.append("".join(current))
-            current = []
-        else:
-            if char == "(":
-                paren += 1
-            elif char == ")" and paren:
-                paren -= 1
-            elif char == "[":
-                bracket += 1
-            elif char == "]" and bracket:
-                bracket -= 1
-            current.append(char)
-    args.append("".join(current))
-    return args
 
 
 def response_lines(

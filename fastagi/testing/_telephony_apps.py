@@ -15,6 +15,7 @@ import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from fastagi.testing._expr import split_args
 from fastagi.testing._functions import register_function
 from fastagi.testing._parse import atoi, scan_float, scan_int
 from fastagi.testing._telephony import (
@@ -36,41 +37,10 @@ from fastagi.testing._telephony import (
 if TYPE_CHECKING:
     from fastagi.testing._channel import AppHandler, Channel
 
-__all__ = ["MONITOR_DIR", "app_args", "telephony_applications"]
+__all__ = ["MONITOR_DIR", "telephony_applications"]
 
 MONITOR_DIR = "/var/spool/asterisk/monitor"
 """Where MixMonitor() writes a file given without an absolute path."""
-
-
-def app_args(data: str) -> list[str]:
-    """Split application data on commas as Asterisk's standard argument parser does:
-    commas inside ``(...)``/``[...]`` or double quotes do not split; quotes are removed
-    and a backslash makes the next character literal."""
-    args: list[str] = []
-    current: list[str] = []
-    depth = 0
-    quoted = escaped = False
-    for char in data:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif quoted:
-            current.append(char)
-        elif char == "," and depth == 0:
-            args.append("".join(current))
-            current = []
-        else:
-            if char in "([":
-                depth += 1
-            elif char in ")]" and depth:
-                depth -= 1
-            current.append(char)
-    args.append("".join(current))
-    return args
 
 
 def _arg(args: list[str], index: int) -> str:
@@ -238,7 +208,7 @@ class _QueueRun:
 
 
 def _queue(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     name = _arg(args, 0)
     if not name or ch.hung_up:
         return -1
@@ -286,7 +256,7 @@ def _set_duration(ch: Channel, name: str, seconds: float) -> None:
 
 
 def _dial(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     spec, options = _arg(args, 0), _arg(args, 2)
     if not spec:
         ch.set_variable("DIALSTATUS", "INVALIDARGS")
@@ -330,7 +300,7 @@ def _dial(ch: Channel, data: str) -> int:
 
 
 def _voicemail(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     mailbox, options = _arg(args, 0), _arg(args, 1)
     if not mailbox or ch.hung_up:
         return -1
@@ -370,7 +340,7 @@ def _voicemail(ch: Channel, data: str) -> int:
 
 
 def _mix_monitor(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     file, options = _arg(args, 0), _arg(args, 1)
     if not file:
         return -1
@@ -394,7 +364,7 @@ def _stop_mix_monitor(ch: Channel, data: str) -> int:
 
 
 def _conf_bridge(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     room = _arg(args, 0)
     if ch.hung_up:
         return -1
@@ -420,7 +390,7 @@ def _conf_bridge(ch: Channel, data: str) -> int:
 
 
 def _receive_fax(ch: Channel, data: str) -> int:
-    file = _arg(app_args(data), 0)
+    file = _arg(split_args(data), 0)
     script = ch.telephony.fax
     start = ch.now
     if not file:
@@ -458,7 +428,7 @@ _ORIGINATE_STATUS = {
 
 
 def _originate(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     tech_data, kind = _arg(args, 0), _arg(args, 1).lower()
     if not tech_data or "/" not in tech_data or kind not in ("exten", "app"):
         ch.set_variable("ORIGINATE_STATUS", "FAILED")
@@ -491,7 +461,7 @@ def _originate(ch: Channel, data: str) -> int:
 
 
 def _user_event(ch: Channel, data: str) -> int:
-    args = app_args(data)
+    args = split_args(data)
     name = _arg(args, 0)
     if not name:
         return -1
