@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.cli_settings import cli_settings, config_option
+from fastagi.config import ServerSettings
 
 if TYPE_CHECKING:
     from fastagi.callers.service import CallerService
@@ -18,22 +19,6 @@ if TYPE_CHECKING:
     from fastagi.prompts.catalogue import Catalogue
 
 __all__ = ["main"]
-
-
-def _settings(config: Path | None, **overrides: Any) -> ServerSettings:
-    try:
-        return load_settings(config, overrides=overrides)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-config_option = click.option(
-    "--config",
-    "config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Settings file (default: $IVR_CONFIG or config/server.yaml when present).",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +43,7 @@ def serve(
     log_format: str | None,
 ) -> None:
     """Run the FastAGI server until SIGTERM/Ctrl-C (calls in progress may finish first)."""
-    settings = _settings(
+    settings = cli_settings(
         config, host=host, port=port, max_calls=max_calls, menus_dir=menus_dir,
         log_format=log_format,
     )  # fmt: skip
@@ -70,7 +55,7 @@ def serve(
 def _control(config: Path | None, command: str) -> None:
     from fastagi.server.control import ControlError, control_socket_path, send_control
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     path = control_socket_path(settings.state_dir, settings.port)
     try:
         answer = send_control(path, command)
@@ -273,7 +258,7 @@ def validate(config: Path | None, paths: tuple[Path, ...]) -> None:
 
     Prints every problem as file:line:column; exits 2 when there are errors.
     """
-    settings = _settings(config)
+    settings = cli_settings(config)
     menus = _load_menus(paths, settings)
     problems = validation_problems(settings, menus)
     for problem in problems:
@@ -341,7 +326,7 @@ def simulate(
     from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
     from fastagi.storage import forget_prefix, redis_url
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     menus = _load_menus((), settings)
     if menu not in menus:
         raise click.ClickException(f"no menu {menu!r}; menus: {', '.join(sorted(menus))}")
@@ -419,7 +404,7 @@ def test_scenarios(config: Path | None, files: tuple[Path, ...], as_json: bool) 
     from fastagi.server.reactor import run_on_reactor_loop
     from fastagi.storage import forget_prefix, redis_url
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     menus = _load_menus((), settings)
     paths = list(files) or sorted((settings.menus_dir / "scenarios").glob("*.yaml"))
     if not paths:
@@ -553,7 +538,7 @@ def menu_show(config: Path | None, caller: str, requested: str) -> None:
     from fastagi.personalise import choose_menu
     from fastagi.storage import redis_url
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     menus = _load_menus((), settings)
     if requested not in menus:
         raise click.ClickException(f"no menu {requested!r}; menus: {', '.join(sorted(menus))}")

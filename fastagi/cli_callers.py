@@ -15,7 +15,8 @@ import click
 from fastagi.callers import CallerDirectory, InvalidField, InvalidNumber, normalize
 from fastagi.callers.importer import ImportFileError, export_callers, import_callers
 from fastagi.callers.segments import SegmentRules, default_rules
-from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.cli_settings import cli_settings, config_option
+from fastagi.config import ServerSettings
 from fastagi.storage import open_async_client, redis_url
 
 __all__ = ["callers", "load_rules", "open_directory"]
@@ -54,24 +55,11 @@ def _run(settings: ServerSettings, work: Callable[[CallerDirectory], Awaitable[T
         return asyncio.run(main(url))
 
 
-def _settings(config: Path | None) -> ServerSettings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 def _number(raw: str, settings: ServerSettings) -> str:
     try:
         return normalize(raw, settings.default_region)
     except InvalidNumber as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-config_option = click.option(
-    "--config", "config", type=click.Path(path_type=Path, dir_okay=False), default=None,
-    help="Settings file (default: $IVR_CONFIG or config/server.yaml when present).",
-)  # fmt: skip
 
 
 @click.group()
@@ -87,7 +75,7 @@ def import_command(config: Path | None, file: Path) -> None:
 
     Exits 1 when any row was skipped (the others are imported all the same).
     """
-    settings = _settings(config)
+    settings = cli_settings(config)
 
     async def work(directory: CallerDirectory) -> Any:
         return await import_callers(directory, file, region=settings.default_region)
@@ -111,7 +99,7 @@ def import_command(config: Path | None, file: Path) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def export_command(config: Path | None, fmt: str, output: Path | None) -> None:
     """Write every caller as CSV (spreadsheet-safe) or JSON lines, to a file or stdout."""
-    settings = _settings(config)
+    settings = cli_settings(config)
 
     async def work(directory: CallerDirectory) -> int:
         if output is None:
@@ -129,7 +117,7 @@ def export_command(config: Path | None, fmt: str, output: Path | None) -> None:
 @click.argument("assignments", nargs=-1, required=True)
 def set_command(config: Path | None, number: str, assignments: tuple[str, ...]) -> None:
     """Set profile fields: ivr callers set +79161234567 first_name=Ivan tags=vip (empty deletes)."""
-    settings = _settings(config)
+    settings = cli_settings(config)
     e164 = _number(number, settings)
     fields: dict[str, str] = {}
     for item in assignments:
@@ -153,7 +141,7 @@ def set_command(config: Path | None, number: str, assignments: tuple[str, ...]) 
 @click.argument("number")
 def show_command(config: Path | None, number: str) -> None:
     """Profile, segment (and the rule that chose it), open tickets and the last calls."""
-    settings = _settings(config)
+    settings = cli_settings(config)
     e164 = _number(number, settings)
     rules = load_rules(settings)
 
@@ -188,7 +176,7 @@ def show_command(config: Path | None, number: str) -> None:
 @click.argument("number")
 def segment_command(config: Path | None, number: str) -> None:
     """Explain the segment rules for a caller: each rule in order, matched or not, and why."""
-    settings = _settings(config)
+    settings = cli_settings(config)
     e164 = _number(number, settings)
     rules = load_rules(settings)
 
@@ -212,7 +200,7 @@ def seed_demo_command(config: Path | None) -> None:
     """Load the demo's callers (ivr_menus/callers.csv) and their ticket."""
     from fastagi.callers.demo import seed_demo
 
-    settings = _settings(config)
+    settings = cli_settings(config)
 
     async def work(directory: CallerDirectory) -> Any:
         return await seed_demo(directory, settings.menus_dir)

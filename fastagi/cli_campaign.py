@@ -27,7 +27,8 @@ from fastagi.campaigns import (
     load_file,
 )
 from fastagi.cli_callers import load_rules
-from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.cli_settings import cli_settings, config_option
+from fastagi.config import ServerSettings
 from fastagi.storage import open_async_client, redis_url
 from fastagi.timezones import zone_from_name
 
@@ -45,13 +46,6 @@ _TITLES: Mapping[Status, str] = {
     "dnc": "dnc",
 }
 _ORDER: tuple[Status, ...] = ("done", "pending", "dialling", "failed", "expired", "dnc")
-
-
-def _settings(config: Path | None) -> ServerSettings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _run(
@@ -109,12 +103,6 @@ def _references(settings: ServerSettings) -> tuple[References, list[str]]:
     return References(menus=menus, catalogue_folder=folder, prompts=prompts), notes
 
 
-config_option = click.option(
-    "--config", "config", type=click.Path(path_type=Path, dir_okay=False), default=None,
-    help="Settings file (default: $IVR_CONFIG or config/server.yaml when present).",
-)  # fmt: skip
-
-
 @click.group(name="campaign")
 def campaign() -> None:
     """Outbound campaigns: load numbers from a file, follow progress, pause and resume."""
@@ -142,7 +130,7 @@ def load_command(
 
     Exits 1 when a row was skipped as bad (the others are loaded all the same).
     """
-    settings = _settings(config)
+    settings = cli_settings(config)
     rules = load_rules(settings)
     zone: tzinfo = rules.timezone
     if timezone_name:
@@ -223,7 +211,7 @@ def _show(status: CampaignStatus) -> None:
 @click.argument("name", required=False)
 def status_command(config: Path | None, name: str | None) -> None:
     """Progress of a campaign (or of all): done, pending, in progress, failed, expired, dnc."""
-    settings = _settings(config)
+    settings = cli_settings(config)
 
     async def work(store: CampaignStore) -> list[CampaignStatus]:
         if name is None:
@@ -246,7 +234,7 @@ def status_command(config: Path | None, name: str | None) -> None:
 @config_option
 def list_command(config: Path | None) -> None:
     """Every campaign: state, progress, when created, from which file."""
-    settings = _settings(config)
+    settings = cli_settings(config)
     found = _run(settings, lambda store: store.list_campaigns())
     if not found:
         click.echo("no campaigns")
@@ -270,7 +258,7 @@ def list_command(config: Path | None) -> None:
 
 
 def _set_state(config: Path | None, name: str, pause: bool) -> None:
-    settings = _settings(config)
+    settings = cli_settings(config)
 
     async def work(store: CampaignStore) -> None:
         await (store.pause(name) if pause else store.resume(name))

@@ -212,11 +212,12 @@ def _per_interval(
 ) -> None:  # fmt: skip
     from fastagi.analytics.erlang import staffing_per_interval
     from fastagi.analytics.traffic import intervals_from_events
-    from fastagi.cli_report import load_cli_settings, parse_period, read_period_events
+    from fastagi.cli_report import parse_period, read_period_events
+    from fastagi.cli_settings import cli_settings
 
     interval = _interval(interval_text)
     start, end = parse_period(since, until)
-    found = read_period_events(load_cli_settings(config), start, end)
+    found = read_period_events(cli_settings(config), start, end)
     try:
         measured = intervals_from_events(found.events, start, end, interval, default_aht=aht_s)
         rows = staffing_per_interval(

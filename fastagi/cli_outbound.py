@@ -14,22 +14,12 @@ import click
 from fastagi.ami import AmiClient, AmiError
 from fastagi.callbacks.request import CallbackRequest
 from fastagi.callbacks.store import CallbackStore
-from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.cli_settings import cli_settings, config_option
+from fastagi.config import ServerSettings
 
 __all__ = ["broadcast", "callbacks", "connect_ami"]
 
 T = TypeVar("T")
-
-_config_option = click.option(
-    "--config", type=click.Path(path_type=Path, dir_okay=False), help="Settings file."
-)
-
-
-def _settings(config: Path | None) -> ServerSettings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def connect_ami(settings: ServerSettings) -> AmiClient:
@@ -68,7 +58,7 @@ def _with_ami(settings: ServerSettings, work: Callable[[AmiClient], Awaitable[T]
 
 
 @click.command()
-@_config_option
+@config_option
 @click.argument("group")
 @click.argument("alert")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -81,7 +71,7 @@ def broadcast(config: Path | None, group: str, alert: str, as_json: bool) -> Non
     from fastagi.menus import MenuError
     from fastagi.outbound.broadcast import Broadcaster, BroadcastReport, load_broadcast_config
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     try:
         groups = load_broadcast_config(settings.broadcast_file)
     except MenuError as exc:
@@ -174,7 +164,7 @@ def callbacks() -> None:
 
 
 @callbacks.command(name="list")
-@_config_option
+@config_option
 @click.option("--status", type=click.Choice(["open", "closed"]), default=None, help="Only these.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_callbacks(config: Path | None, status: str | None, as_json: bool) -> None:
@@ -188,7 +178,7 @@ def list_callbacks(config: Path | None, status: str | None, as_json: bool) -> No
         await store.intake("ivr-cli", count=1000)
         return await store.list_requests(status)  # type: ignore[arg-type]
 
-    requests = _with_store(_settings(config), work)
+    requests = _with_store(cli_settings(config), work)
     if as_json:
         for request in requests:
             click.echo(json.dumps(_row(request), ensure_ascii=False))
@@ -209,7 +199,7 @@ def list_callbacks(config: Path | None, status: str | None, as_json: bool) -> No
 
 
 @callbacks.command()
-@_config_option
+@config_option
 @click.argument("request_id")
 def retry(config: Path | None, request_id: str) -> None:
     """Call REQUEST_ID back again (reopens a closed one; hours and once-a-day still apply)."""
@@ -221,12 +211,12 @@ def retry(config: Path | None, request_id: str) -> None:
         except (RequestNotFound, RequestConflict, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
 
-    request = _with_store(_settings(config), work)
+    request = _with_store(cli_settings(config), work)
     click.echo(f"request {request.id} for {request.number} is open again")
 
 
 @callbacks.command()
-@_config_option
+@config_option
 @click.argument("request_id")
 def cancel(config: Path | None, request_id: str) -> None:
     """Stop calling REQUEST_ID back (closed as cancelled)."""
@@ -238,7 +228,7 @@ def cancel(config: Path | None, request_id: str) -> None:
         except (RequestNotFound, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
 
-    if _with_store(_settings(config), work):
+    if _with_store(cli_settings(config), work):
         click.echo(f"request {request_id} cancelled")
     else:
         click.echo(f"request {request_id} was closed already")

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.cli_settings import cli_settings, config_option
+from fastagi.config import ServerSettings
 from fastagi.prompts.build import PromptJob
 from fastagi.prompts.catalogue import Catalogue
 
@@ -17,13 +18,6 @@ if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 __all__ = ["prompts"]
-
-
-def _settings(config: Path | None) -> ServerSettings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _catalogue(settings: ServerSettings) -> Catalogue:
@@ -41,18 +35,13 @@ def _catalogue(settings: ServerSettings) -> Catalogue:
     return catalogue
 
 
-_config_option = click.option(
-    "--config", type=click.Path(path_type=Path, dir_okay=False), help="Settings file."
-)
-
-
 @click.group(name="prompts")
 def prompts() -> None:
     """The prompt catalogue (prompts/catalogue.yaml) and its audio."""
 
 
 @prompts.command()
-@_config_option
+@config_option
 @click.option(
     "--engine",
     type=click.Choice(["auto", "gtts", "espeak-ng"]),
@@ -73,7 +62,7 @@ def build(config: Path | None, engine: str | None, force: bool, retry_fallbacks:
     """
     from fastagi.prompts.service import build_from_settings, summary
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     if settings.sounds_dir is None:
         raise click.ClickException("sounds_dir is not set in the config: nowhere to build to")
     catalogue = _catalogue(settings)
@@ -116,13 +105,13 @@ def build(config: Path | None, engine: str | None, force: bool, retry_fallbacks:
 
 
 @prompts.command(name="list")
-@_config_option
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def list_command(config: Path | None, as_json: bool) -> None:
     """Each prompt: id, language, source (recorded / TTS engine / dynamic), duration, stale."""
     from fastagi.prompts.listing import prompt_statuses
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     catalogue = _catalogue(settings)
     rows = prompt_statuses(catalogue, settings)
     if as_json:

@@ -14,21 +14,11 @@ import click
 
 from fastagi.analytics.kpis import Report, compute_report
 from fastagi.analytics.stream import ReadResult, read_events
-from fastagi.config import ConfigError, ServerSettings, load_settings
+from fastagi.cli_settings import cli_settings, config_option
+from fastagi.config import ServerSettings
 from fastagi.csvsafe import safe_row
 
-__all__ = ["events_group", "load_cli_settings", "parse_period", "read_period_events", "report"]
-
-_config_option = click.option(
-    "--config", type=click.Path(path_type=Path, dir_okay=False), help="Settings file."
-)
-
-
-def load_cli_settings(config: Path | None) -> ServerSettings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+__all__ = ["events_group", "parse_period", "read_period_events", "report"]
 
 
 def _moment(value: str | None, default: datetime) -> datetime:
@@ -84,7 +74,7 @@ def _with_period(function: Any) -> Any:
 
 
 @click.command()
-@_config_option
+@config_option
 @_with_period
 @click.option(
     "--format",
@@ -109,7 +99,7 @@ def report(
         levels = tuple(int(t) for t in thresholds.split(",") if t.strip())
     except ValueError:
         raise click.BadParameter("seconds, comma-separated", param_hint="--sl") from None
-    settings = load_cli_settings(config)
+    settings = cli_settings(config)
     start, end = parse_period(since, until)
     found = read_period_events(settings, start, end)
     result = compute_report(found.events, thresholds=levels, skipped_events=found.skipped)
@@ -214,14 +204,14 @@ def events_group() -> None:
 
 
 @events_group.command(name="export")
-@_config_option
+@config_option
 @_with_period
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
 def export(config: Path | None, since: str | None, until: str | None, fmt: str) -> None:
     """Every event of the period, oldest first, as JSON lines or CSV."""
-    settings = load_cli_settings(config)
+    settings = cli_settings(config)
     start, end = parse_period(since, until)
     found = read_period_events(settings, start, end)
     if fmt == "csv":
