@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import click
 
-from fastagi.config import DEFAULT_CONFIG_PATH, ConfigError, ServerSettings, load_settings
+from fastagi.config import (
+    DEFAULT_CONFIG_PATH,
+    ConfigError,
+    ServerSettings,
+    load_settings,
+    split_address,
+)
 
 if TYPE_CHECKING:
     from fastagi.menus import Problem
@@ -232,8 +238,8 @@ def check_tools(settings: ServerSettings) -> list[Finding]:
 
 
 def _split(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    host, port = split_address(address)
+    return host or "0.0.0.0", port
 
 
 def _bind_error(host: str, port: int) -> OSError | None:

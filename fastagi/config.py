@@ -30,9 +30,16 @@ __all__ = [
     "default_state_dir",
     "load_settings",
     "redacted_url",
+    "split_address",
 ]
 
 DEFAULT_CONFIG_PATH = Path("config/server.yaml")
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """`127.0.0.1:8080` or `[::1]:8080` (a `*_listen` setting) -> (host, port); host may be ""."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def default_state_dir() -> Path:

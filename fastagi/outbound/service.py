@@ -34,7 +34,7 @@ from fastagi.callers import CallerDirectory
 from fastagi.callers.segments import SegmentRules
 from fastagi.campaigns.dnc import DoNotCall
 from fastagi.campaigns.store import CampaignStore
-from fastagi.config import ServerSettings
+from fastagi.config import ServerSettings, split_address
 from fastagi.events import EventSink
 from fastagi.hours.loader import load_hours
 from fastagi.outbound.broadcast import Broadcaster, load_broadcast_config
@@ -136,8 +136,7 @@ class OutboundService:
 
         if self.broadcaster is None:
             raise ValueError("broadcasts need the manager interface: set ami_host")
-        host, _, port = address.rpartition(":")
-        self.http = listen_broadcast_http(self.broadcaster, token, host.strip("[]"), int(port))
+        self.http = listen_broadcast_http(self.broadcaster, token, *split_address(address))
         return self.http
 
     def status(self) -> dict[str, Any]:

@@ -11,11 +11,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastagi.config import ServerSettings, redacted_url
+from fastagi.config import ServerSettings, redacted_url, split_address
 from fastagi.logs import configure_logging
 from fastagi.server.reactor import install_asyncio_reactor
 
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IListeningPort
+
     from fastagi.analytics.metrics import Metrics
     from fastagi.outbound.service import OutboundService
     from fastagi.prompts.catalogue import Catalogue
@@ -87,47 +89,41 @@ def _start_outbound(settings: ServerSettings, outbound: OutboundService) -> str:
     return line
 
 
-def _serve_sounds(address: str, sounds_dir: Path) -> str:
+def _url(address: str, listening: IListeningPort) -> str:
+    """`http://host:port` of a listener opened on `address` (the real port if it was 0)."""
     from twisted.internet.address import IPv4Address, IPv6Address
 
-    from fastagi.prompts.http import listen_sounds_http
-
-    host, _, port = address.rpartition(":")
-    listening = listen_sounds_http(sounds_dir, host.strip("[]"), int(port))
     bound = listening.getHost()
     assert isinstance(bound, IPv4Address | IPv6Address)
-    return f"Prompts over HTTP: http://{host}:{bound.port}/<language>/<name>.wav"
+    return f"http://{address.rpartition(':')[0]}:{bound.port}"
+
+
+def _serve_sounds(address: str, sounds_dir: Path) -> str:
+    from fastagi.prompts.http import listen_sounds_http
+
+    listening = listen_sounds_http(sounds_dir, *split_address(address))
+    return f"Prompts over HTTP: {_url(address, listening)}/<language>/<name>.wav"
 
 
 def _serve_metrics(address: str) -> tuple[Metrics, str]:
     """Open GET /metrics on host:port: the metrics to feed and a line for the banner."""
-    from twisted.internet.address import IPv4Address, IPv6Address
-
     from fastagi.analytics.metrics import Metrics
 
     metrics = Metrics()
-    host, _, port = address.rpartition(":")
-    listening = metrics.listen(host.strip("[]"), int(port))
-    bound = listening.getHost()
-    assert isinstance(bound, IPv4Address | IPv6Address)
-    return metrics, f"Metrics: http://{host}:{bound.port}/metrics"
+    listening = metrics.listen(*split_address(address))
+    return metrics, f"Metrics: {_url(address, listening)}/metrics"
 
 
 def _serve_dashboard(
     address: str, server: RunningServer, redis_url: str, prefix: str
 ) -> tuple[Callable[[], Awaitable[None]], str]:
     """Open the dashboard on host:port: what closes it and a line for the banner."""
-    from twisted.internet.address import IPv4Address, IPv6Address
-
     from fastagi.analytics.dashboard import Dashboard, listen_dashboard
     from fastagi.storage import open_async_client
 
     redis = open_async_client(redis_url, timeout=5.0)
     dashboard = Dashboard(server.status, lambda: server.registry.current, redis, prefix)
-    host, _, port = address.rpartition(":")
-    listening = listen_dashboard(dashboard, host.strip("[]"), int(port))
-    bound = listening.getHost()
-    assert isinstance(bound, IPv4Address | IPv6Address)
+    listening = listen_dashboard(dashboard, *split_address(address))
 
     async def close() -> None:
         stopped = listening.stopListening()
@@ -135,7 +131,7 @@ def _serve_dashboard(
             await stopped.asFuture(asyncio.get_running_loop())
         await redis.aclose()
 
-    return close, f"Dashboard: http://{host}:{bound.port}/"
+    return close, f"Dashboard: {_url(address, listening)}/"
 
 
 def run_forever(settings: ServerSettings) -> int:
