@@ -104,24 +104,25 @@ class CallerService:
             return  # nobody to file it under, or Redis is known to be in trouble
         written = self.directory.record_call_soon(number, entry, linger=HISTORY_LINGER)
         self._track(written)
-        if facts is not None and self.lost_calls is not None:
-            self._track(asyncio.ensure_future(self._file_lost_call(self.lost_calls, facts)))
+        if facts is None or self.lost_calls is None:
+            return
+        # a caller's own request was filed by the menu's callback action already
+        reason = None if facts.requested_callback else callback_reason(facts, self.callback_rules)
+        if reason is not None or facts.reached_agent:  # most calls need no Redis work here
+            filed = self._file_lost_call(self.lost_calls, facts, reason)
+            self._track(asyncio.ensure_future(filed))
 
     def _track(self, write: asyncio.Future[bool]) -> None:
         self._writes.add(write)  # until it is written (or given up), for `drain`
         write.add_done_callback(self._writes.discard)
 
-    async def _file_lost_call(self, store: CallbackStore, facts: CallFacts) -> bool:
+    async def _file_lost_call(
+        self, store: CallbackStore, facts: CallFacts, reason: str | None
+    ) -> bool:
         try:
             async with asyncio.timeout(LOST_CALL_BUDGET):
                 if facts.reached_agent and facts.number:
                     await store.reached_agent(facts.number, facts.at)
-                # a caller's own request was filed by the menu's callback action already
-                reason = (
-                    None
-                    if facts.requested_callback
-                    else callback_reason(facts, self.callback_rules)
-                )
                 if reason is not None:
                     await store.add_lost_call(facts, reason)
         except Exception as exc:  # Redis trouble: counted and logged, never the caller's

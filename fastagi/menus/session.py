@@ -203,7 +203,9 @@ class Session:
                 return ref
             return render_first(ref, self.context.variables, PATH_SAFE)
         language = self.language or "en"
-        return source.locate(await self._choose(ref, source, language), language)
+        if "|" in ref or "{" in ref or ref in source.names:
+            ref = await self._choose(ref, source, language)
+        return source.locate(ref, language)
 
     async def _choose(self, ref: str, source: PromptSource, language: str) -> str:
         variables = self.context.variables
