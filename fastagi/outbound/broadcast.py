@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Final
@@ -22,7 +21,7 @@ from typing import Annotated, Final
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from fastagi.ami import AmiClient, AmiError, AmiMessage
-from fastagi.outbound.originate import OriginateRequest
+from fastagi.outbound.originate import OriginateRequest, dialstatus_outcome
 
 __all__ = [
     "BroadcastConfig",
@@ -112,14 +111,6 @@ class BroadcastReport:
         }
 
 
-_DIAL_RESULTS: Final[Mapping[str, str]] = {
-    "ANSWER": "answered",
-    "BUSY": "busy",
-    "NOANSWER": "no_answer",
-    "CANCEL": "no_answer",
-}
-
-
 def _device_of(channel: str) -> str:
     """`PJSIP/201-0000002a` -> `PJSIP/201` (a channel name is the device plus a sequence)."""
     return channel.rsplit("-", 1)[0] if "-" in channel else channel
@@ -170,8 +161,7 @@ class Broadcaster:
             if name == "dialend" and _linked_to(event, linked):
                 device = _device_of(event.get("DestChannel") or "")
                 if device in report.phones:
-                    status = event.get("DialStatus") or ""
-                    report.phones[device] = _DIAL_RESULTS.get(status, "failed")
+                    report.phones[device] = dialstatus_outcome(event.get("DialStatus"))
             elif name == "hangup" and event.get("Uniqueid") == linked:
                 ended.set()
             elif name == "originateresponse" and _refused(event, linked):

@@ -23,12 +23,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from fastagi.ami import AmiClient, AmiError, AmiMessage
-from fastagi.outbound.originate import DialOutcome, OriginateRequest, dial_outcome
+from fastagi.outbound.originate import (
+    DialOutcome,
+    OriginateRequest,
+    dial_outcome,
+    dialstatus_outcome,
+)
 from fastagi.outbound.pacing import CallPacer
 
 __all__ = ["DialResult", "Dialer"]
@@ -37,13 +42,6 @@ log = logging.getLogger("fastagi.outbound")
 
 #: The dialplan's report of an outbound call (dialplan/ivr-outbound.conf).
 REPORT_EVENT: Final = "IvrOutbound"
-#: DIALSTATUS of the client's leg in an agent-first call -> outcome.
-_DIALSTATUS: Final[Mapping[str, DialOutcome]] = {
-    "ANSWER": "answered",
-    "BUSY": "busy",
-    "NOANSWER": "no_answer",
-    "CANCEL": "no_answer",
-}
 
 
 @dataclass
@@ -172,7 +170,7 @@ class Dialer:
             result.report = dict(watch.report)
             status = watch.report.get("DialStatus")
             if status is not None:  # agent first: the client's own leg decides
-                result.outcome = _DIALSTATUS.get(status, "failed")
+                result.outcome = dialstatus_outcome(status)
             return result
         finally:
             unsubscribe()

@@ -25,6 +25,7 @@ __all__ = [
     "DialOutcome",
     "OriginateRequest",
     "dial_outcome",
+    "dialstatus_outcome",
 ]
 
 DialOutcome = Literal["answered", "busy", "no_answer", "failed"]
@@ -94,3 +95,17 @@ def dial_outcome(reason: str | None, response: str | None = None) -> DialOutcome
     if response == "Success":
         return "answered"
     return _REASONS.get((reason or "").strip(), "failed")
+
+
+#: Dial()'s DIALSTATUS of one leg -> outcome (an agent-first call's client, a paged phone).
+_DIALSTATUS: Final[Mapping[str, DialOutcome]] = {
+    "ANSWER": "answered",
+    "BUSY": "busy",
+    "NOANSWER": "no_answer",
+    "CANCEL": "no_answer",
+}
+
+
+def dialstatus_outcome(status: str | None) -> DialOutcome:
+    """The outcome of a DIALSTATUS (anything unknown is a failure)."""
+    return _DIALSTATUS.get(status or "", "failed")
