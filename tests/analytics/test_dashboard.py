@@ -11,12 +11,9 @@ its banner names.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +31,7 @@ from dashboard_helpers import (
     local_midnight,
     seed_events,
 )
+from serve_helpers import start_serve
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IListeningPort
 
@@ -333,23 +331,8 @@ def test_ivr_serve_opens_the_dashboard_named_in_its_banner(
         f'redis_prefix: "{prefix}"\n'
         "sounds_dir: null\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k != "REDIS_URL"}
-    env["IVR_DASHBOARD_LISTEN"] = f"127.0.0.1:{dashboard_port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fastagi", "serve"],
-        env={**env, "IVR_CONFIG": str(config)},
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process, banner = start_serve(config, {"IVR_DASHBOARD_LISTEN": f"127.0.0.1:{dashboard_port}"})
     try:
-        assert process.stdout is not None
-        banner: list[str] = []
-        for line in process.stdout:
-            banner.append(line)
-            if line.startswith("Reload menus"):
-                break
         base = f"http://127.0.0.1:{dashboard_port}"
         assert f"Dashboard: {base}/\n" in banner, banner
         call = asyncio.run(

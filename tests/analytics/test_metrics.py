@@ -10,11 +10,8 @@ the queue's wait, the open callback requests in Redis.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -27,6 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
+from serve_helpers import start_serve
 from twisted.internet.address import IPv4Address
 
 from fastagi.analytics.metrics import Metrics
@@ -336,22 +334,8 @@ def test_ivr_serve_opens_the_endpoint_named_in_its_banner(
         "sounds_dir: null\n"
         f"metrics_listen: 127.0.0.1:{metrics_port}\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k != "REDIS_URL"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fastagi", "serve"],
-        env={**env, "IVR_CONFIG": str(config)},
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process, banner = start_serve(config)
     try:
-        assert process.stdout is not None
-        banner: list[str] = []
-        for line in process.stdout:  # up to the banner's last line, or the end of the output
-            banner.append(line)
-            if line.startswith("Reload menus"):
-                break
         base = f"http://127.0.0.1:{metrics_port}"
         assert f"Metrics: {base}/metrics\n" in banner, banner
         call = asyncio.run(
