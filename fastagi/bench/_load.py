@@ -15,7 +15,7 @@ import asyncio
 import functools
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,19 @@ from fastagi.testing import (
     default_commands,
 )
 
-__all__ = ["Scenario", "Tally", "closed_loop", "hold", "new_emulator", "open_loop", "place"]
+__all__ = [
+    "CallRecorder",
+    "PacedRun",
+    "Scenario",
+    "Segment",
+    "Tally",
+    "closed_loop",
+    "hold",
+    "new_emulator",
+    "open_loop",
+    "paced",
+    "place",
+]
 
 #: Real seconds after which the emulator gives a call up as stuck.
 CALL_WALL_LIMIT = 60.0
@@ -173,6 +185,76 @@ class OpenLoopRun:
     max_lag: float
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of an open-loop schedule: calls started at `rate`/s for `seconds` s."""
+
+    name: str
+    rate: float
+    seconds: float
+
+
+#: What `paced` reports per call: the segment's name, the start in seconds from
+#: the first call, and the result (or the exception the generator hit).
+CallRecorder = Callable[[str, float, "CallResult | BaseException"], None]
+
+
+@dataclass(frozen=True)
+class PacedRun:
+    """What `paced` did: calls started, the span of their starts, wall time, worst lag."""
+
+    started: int
+    start_span: float
+    wall: float
+    max_lag: float
+
+
+async def paced(
+    emulator: AsteriskEmulator,
+    host: str,
+    port: int,
+    scenario: Scenario,
+    segments: Sequence[Segment],
+    record: CallRecorder,
+    **extra: Any,
+) -> PacedRun:
+    """Start calls on the schedule of `segments`, each on its own; wait for all to end.
+
+    Every call's result (or exception) goes to `record`; `extra` goes to
+    `AsteriskEmulator.place_call` (reply_delay makes calls last longer).
+    """
+    loop = asyncio.get_running_loop()
+
+    async def one(segment: str, at: float) -> None:
+        try:
+            result: CallResult | BaseException = await place(
+                emulator, host, port, scenario, **extra
+            )
+        except Exception as exc:  # a generator bug must show as a failed call
+            result = exc
+        record(segment, at, result)
+
+    tasks: list[asyncio.Task[None]] = []
+    max_lag = 0.0
+    began = loop.time()
+    segment_start = began
+    last = began
+    for segment in segments:
+        total = max(1, round(segment.rate * segment.seconds))
+        for index in range(total):
+            due = segment_start + index / segment.rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = loop.time()
+            max_lag = max(max_lag, now - due)
+            last = now
+            tasks.append(asyncio.create_task(one(segment.name, now - began)))
+        segment_start += total / segment.rate
+    await asyncio.gather(*tasks)
+    return PacedRun(len(tasks), last - began, loop.time() - began, max_lag)
+
+
 async def open_loop(
     emulator: AsteriskEmulator,
     host: str,
@@ -184,32 +266,16 @@ async def open_loop(
     tally: Tally | None = None,
 ) -> OpenLoopRun:
     """Start one call every 1/rate s for `seconds` s, each on its own; wait for all to end."""
-    loop = asyncio.get_running_loop()
     tally = Tally() if tally is None else tally
-    total = max(1, round(rate * seconds))
 
-    async def one() -> None:
-        try:
-            result = await place(emulator, host, port, scenario)
-        except Exception as exc:
-            tally.add_error(exc)
-            return
-        tally.add(result, scenario.expected)
+    def record(_segment: str, _at: float, result: CallResult | BaseException) -> None:
+        if isinstance(result, BaseException):
+            tally.add_error(result)
+        else:
+            tally.add(result, scenario.expected)
 
-    tasks: list[asyncio.Task[None]] = []
-    max_lag = 0.0
-    began = loop.time()
-    last = began
-    for index in range(total):
-        due = began + index / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        max_lag = max(max_lag, loop.time() - due)
-        last = loop.time()
-        tasks.append(asyncio.create_task(one()))
-    await asyncio.gather(*tasks)
-    return OpenLoopRun(tally, total, last - began, loop.time() - began, max_lag)
+    run = await paced(emulator, host, port, scenario, [Segment("steady", rate, seconds)], record)
+    return OpenLoopRun(tally, run.started, run.start_span, run.wall, run.max_lag)
 
 
 class _FirstCommandWatch:

@@ -189,3 +189,65 @@ def soak_command(
         command = f"ivr bench soak --minutes {minutes:g} --rate {rate:g} --write-docs"
         write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
     click.echo(json.dumps(result, indent=2) if as_json else text)
+
+
+@bench_command.command("spike")
+@click.option("--rate", type=click.FloatRange(min=0.1), default=40.0, show_default=True,
+              help="Steady calls started per second, before and after the spike.")  # fmt: skip
+@click.option("--factor", type=click.FloatRange(min=1.0), default=10.0, show_default=True,
+              help="The spike's rate as a multiple of --rate.")  # fmt: skip
+@click.option("--spike-seconds", type=click.FloatRange(min=1.0), default=30.0, show_default=True)
+@click.option("--steady-seconds", type=click.FloatRange(min=1.0), default=20.0, show_default=True)
+@click.option("--call-seconds", type=click.FloatRange(min=0.0), default=3.0, show_default=True,
+              help="How long each call lasts (spread over its commands).")  # fmt: skip
+@click.option("--max-calls", type=click.IntRange(min=1),
+              help="The server's call limit [default: 2.5x the calls up at --rate].")  # fmt: skip
+@click.option(
+    "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("docs/benchmarks.md"), show_default=True,
+)  # fmt: skip
+@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def spike_command(
+    rate: float, factor: float, spike_seconds: float, steady_seconds: float,
+    call_seconds: float, max_calls: int | None, docs_path: Path, write_docs: bool,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """A steady rate, then --factor times it for --spike-seconds, then the steady rate:
+    calls over the limit must be refused fast (BUSY), none may fail, and the admitted
+    ones keep their per-command overhead."""
+    from fastagi.bench.report import write_section
+    from fastagi.bench.spike import BEGIN, END, SpikePlan, markdown, run_spike
+
+    plan = SpikePlan(rate, factor, spike_seconds, steady_seconds, call_seconds, max_calls)
+    result = run_spike(plan, progress=lambda message: click.echo(message, err=True))
+    text = markdown(result)
+    if write_docs:
+        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{result['command']}`\n")
+    click.echo(json.dumps(result, indent=2) if as_json else text)
+
+
+@bench_command.command("hold")
+@click.option("--calls", type=click.IntRange(min=1), default=5000, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1.0), default=300.0, show_default=True,
+              help="Seconds allowed to bring every call up.")  # fmt: skip
+@click.option(
+    "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("docs/benchmarks.md"), show_default=True,
+)  # fmt: skip
+@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def hold_command(
+    calls: int, timeout: float, docs_path: Path, write_docs: bool, as_json: bool
+) -> None:
+    """--calls calls up at once on one shipped server: memory, descriptors, the server's
+    own count."""
+    from fastagi.bench.hold_bench import BEGIN, END, markdown, run_hold
+    from fastagi.bench.report import write_section
+
+    result = run_hold(calls, timeout=timeout, progress=lambda m: click.echo(m, err=True))
+    text = markdown(result)
+    if write_docs:
+        command = f"ivr bench hold --calls {calls} --write-docs"
+        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
+    click.echo(json.dumps(result, indent=2) if as_json else text)

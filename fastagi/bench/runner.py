@@ -47,6 +47,7 @@ __all__ = [
     "BenchOptions",
     "child_env",
     "default_menus_dir",
+    "generator_gc_paused",
     "ivr_argv",
     "options_with",
     "parse_peers",
@@ -383,7 +384,7 @@ async def _probe(ctx: _Context, ours: ChildServer) -> _load.Scenario:
 
 
 @contextlib.contextmanager
-def _generator_gc_paused() -> Iterator[None]:
+def generator_gc_paused() -> Iterator[None]:
     """No garbage collection in the load generator while a round runs.
 
     A full collection of the generator's heap (Twisted, the menus, the
@@ -487,7 +488,7 @@ async def _phases(
             acc = throughput[name]
             cpu0, gen0 = child.cpu_seconds(), time.process_time()
             before = acc.tally.completed
-            with _generator_gc_paused():
+            with generator_gc_paused():
                 _, wall = await _load.closed_loop(
                     emulator,
                     "127.0.0.1",
@@ -513,7 +514,7 @@ async def _phases(
         for name, child in servers.items():
             acc = rate[name]
             cpu0, gen0 = child.cpu_seconds(), time.process_time()
-            with _generator_gc_paused():
+            with generator_gc_paused():
                 run = await _load.open_loop(
                     emulator,
                     "127.0.0.1",

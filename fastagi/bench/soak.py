@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Final
 
 from fastagi.bench import _load
-from fastagi.bench._procs import ChildServer, free_port
+from fastagi.bench._procs import ChildServer
+from fastagi.bench._shipped import shipped_server
 from fastagi.bench._stats import percentiles_ms
-from fastagi.bench.runner import child_env, default_menus_dir, ivr_argv
 
 __all__ = ["BEGIN", "END", "markdown", "run_soak"]
 
@@ -53,27 +51,9 @@ def run_soak(
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Run the soak and return its figures (see the module docstring)."""
-    with tempfile.TemporaryDirectory(prefix="ivr-soak-") as work:
-        workdir = Path(work)
-        state = workdir / "state"
-        state.mkdir()
-        port = free_port()
-        child = ChildServer(
-            name="ours",
-            argv=[*ivr_argv(), "serve", "--port", str(port)],
-            port=port,
-            env=child_env({"IVR_STATE_DIR": str(state), "IVR_MENUS_DIR": str(default_menus_dir())}),
-            cwd=workdir,
-            log_path=workdir / "ours.log",
-        )
-        child.start()
-        try:
-            progress(
-                f"soak: {rate:g} calls/s for {minutes:g} min, sampled every {sample_every:g} s"
-            )
-            return asyncio.run(_soak(child, minutes, rate, sample_every))
-        finally:
-            child.stop()
+    with shipped_server("soak") as child:
+        progress(f"soak: {rate:g} calls/s for {minutes:g} min, sampled every {sample_every:g} s")
+        return asyncio.run(_soak(child, minutes, rate, sample_every))
 
 
 async def _soak(child: ChildServer, minutes: float, rate: float, every: float) -> dict[str, Any]:
