@@ -18,6 +18,7 @@ from fastagi.agi import AGIError, CallHangup, CommandTimeout, Environment
 from fastagi.call import DEFAULT_EXEC_ALLOWLIST, Call
 from fastagi.config import ServerSettings
 from fastagi.events import CallEvent, EventSink, NullSink
+from fastagi.logs import BurstWarning
 from fastagi.server.protocol import FastAGIProtocol
 from fastagi.server.router import CallStatus, Router
 
@@ -67,6 +68,9 @@ class FastAGIFactory(ServerFactory):
         self._idle: asyncio.Event | None = None
         self._ticker = LoopingCall(self._check_deadlines)
         self._ticker.clock = clock
+        # During a spike thousands of calls a second are refused: one line per burst.
+        self._refusal_warning = BurstWarning(log, clock=clock.seconds)
+        self._flood_warning = BurstWarning(log, clock=clock.seconds)
 
     def _check_deadlines(self) -> None:
         now = self.clock.seconds()
@@ -92,7 +96,9 @@ class FastAGIFactory(ServerFactory):
             log.warning("refused FastAGI connection from %s: not in allowed_peers", addr)
             return None
         if len(self.connections) >= self.settings.max_calls + _REJECT_HEADROOM:
-            log.warning("refused FastAGI connection from %s: far over the call limit", addr)
+            self._flood_warning.warn(
+                "refused FastAGI connection from %s: far over the call limit", addr
+            )
             return None
         protocol = FastAGIProtocol(self, self.clock)
         self.connections.add(protocol)
@@ -121,7 +127,7 @@ class FastAGIFactory(ServerFactory):
     async def _status_of(self, call: Call, protocol: FastAGIProtocol, env: Environment) -> str:
         if self.draining or self.active_calls > self.settings.max_calls:
             self.calls_rejected += 1
-            log.warning(
+            self._refusal_warning.warn(
                 "rejected call: %s",
                 "shutting down" if self.draining else "call limit reached",
                 extra={"uniqueid": env.uniqueid},
