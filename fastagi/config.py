@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -178,14 +177,16 @@ _ENV_OVERRIDES = {
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    # The menus' reader: size, alias and nesting limits, file:line problems.
+    from fastagi.menus._yaml import read_yaml
+    from fastagi.menus.problems import MenuError
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
+        data = read_yaml(path, typed_scalars=True).data
+    except MenuError as exc:
+        if all(problem.code == "empty" for problem in exc.problems):
+            return {}
+        raise ConfigError(f"{path}: not a valid settings file:\n{exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     return data

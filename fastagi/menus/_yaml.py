@@ -291,8 +291,12 @@ def _syntax_problem(file: str, exc: yaml.YAMLError, text: str) -> Problem:
     )
 
 
-def parse_yaml(raw: bytes, file: str) -> YamlDocument:
-    """Parse one YAML document safely; raise `MenuError` with file:line on any problem."""
+def parse_yaml(raw: bytes, file: str, *, typed_scalars: bool = False) -> YamlDocument:
+    """Parse one YAML document safely; raise `MenuError` with file:line on any problem.
+
+    Plain scalars stay text (`1`, `yes`, `12:30` as written) unless
+    `typed_scalars` (settings files, where `port: 4573` is a number).
+    """
     if len(raw) > MAX_FILE_BYTES:
         raise MenuError([_too_big(file, len(raw))])
     try:
@@ -323,7 +327,8 @@ def parse_yaml(raw: bytes, file: str) -> YamlDocument:
         if root is None:
             raise MenuError([Problem(file, 1, 1, "", "the file is empty", code="empty")])
         _check_expansion(root)
-        _keep_plain_scalars_as_text(root)
+        if not typed_scalars:
+            _keep_plain_scalars_as_text(root)
         positions, duplicates = _index(root, file)
         if duplicates:
             raise MenuError(duplicates)
@@ -352,7 +357,9 @@ def _too_big(file: str, size: int) -> Problem:
     )
 
 
-def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
+def read_yaml(
+    path: Path, display: str | None = None, *, typed_scalars: bool = False
+) -> YamlDocument:
     """Read and parse `path` (at most 1 MiB); `display` is the name used in problems."""
     file = display if display is not None else str(path)
     try:
@@ -366,4 +373,4 @@ def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
         raise MenuError(
             [Problem(file, None, None, "", f"cannot read the file: {reason}")]
         ) from None
-    return parse_yaml(raw, file)
+    return parse_yaml(raw, file, typed_scalars=typed_scalars)
