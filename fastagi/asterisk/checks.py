@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
-from fastagi.asterisk.dialplan import AgiTarget
+from fastagi.asterisk.dialplan import AgiTarget, substitute_globals
 from fastagi.asterisk.inventory import PLACEHOLDER_SECRET, Inventory, load_inventory
 from fastagi.menus._validation import did_you_mean
 from fastagi.menus.problems import Problem, Severity
@@ -42,6 +42,11 @@ ReferenceKind = Literal[
 ]
 
 DEFAULT_AGI_PORT: Final = 4573
+#: The [globals] holding the FastAGI servers' addresses: the first server, and a
+#: second one that [ivr-entry] tries when the first cannot take a call (empty:
+#: there is none, and the AGI() that names it never runs).
+SERVER_GLOBALS: Final = ("IVR_AGI", "IVR_AGI2")
+_OPTIONAL_SERVER_GLOBALS: Final = SERVER_GLOBALS[1:]
 # ConfBridge falls back to built-in profiles of these names when confbridge.conf lacks them.
 _BUILTIN_PROFILES: Final = {"bridge_profile": "default_bridge", "user_profile": "default_user"}
 # Listing every known name helps only when the list is short.
@@ -271,7 +276,12 @@ def _agi_hint(target: AgiTarget) -> str:
 
 
 def check_agi_address(inventory: Inventory, host: str, port: int) -> list[Problem]:
-    """Every AGI() in the dialplan must reach the FastAGI server at `host:port`."""
+    """Every AGI() in the dialplan must reach the FastAGI server at `host:port`.
+
+    With two servers (IVR_AGI and IVR_AGI2 in [globals], one of them this
+    server), an AGI() may reach either; with IVR_AGI2 empty, the AGI() that
+    names it is never run and not checked.
+    """
     if "dialplan" in inventory.unreadable:
         return []
     path = inventory.path("dialplan")
@@ -299,15 +309,59 @@ def check_agi_address(inventory: Inventory, host: str, port: int) -> list[Proble
                 code="asterisk-agi",
             )
         ]
+    plan_globals = inventory.dialplan.globals
+    servers = _server_pair(plan_globals)
+    # This server is one of a pair: the AGI() calls that reach the other one are fine.
+    peers = servers if any(_reaches(h, p, host, port) for h, p in servers) else []
     problems: list[Problem] = []
     for target in targets:
-        problem = _check_target(target, host, port)
+        if _switched_off(target, plan_globals):
+            continue
+        problem = _check_target(target, host, port, peers)
         if problem is not None:
             problems.append(problem)
     return problems
 
 
-def _check_target(target: AgiTarget, host: str, port: int) -> Problem | None:
+def _agi_endpoint(address: str) -> tuple[str, int] | None:
+    """host and port of an ``agi://`` address; None for anything else."""
+    if not address.lower().startswith("agi://"):
+        return None
+    try:
+        url = urlsplit(address)
+        found_port = url.port if url.port is not None else DEFAULT_AGI_PORT
+    except ValueError:
+        return None
+    return (url.hostname, found_port) if url.hostname else None
+
+
+def _server_pair(plan_globals: dict[str, str]) -> list[tuple[str, int]]:
+    """The agi:// addresses of the servers named in SERVER_GLOBALS."""
+    found = []
+    for name in SERVER_GLOBALS:
+        value, _ = substitute_globals(plan_globals.get(name, ""), plan_globals)
+        endpoint = _agi_endpoint(value.strip())
+        if endpoint is not None:
+            found.append(endpoint)
+    return found
+
+
+def _switched_off(target: AgiTarget, plan_globals: dict[str, str]) -> bool:
+    """An AGI() of the optional second server, whose global is empty or not set at
+    all (an extensions.conf older than the dialplan): [ivr-entry] never runs it."""
+    return any(
+        target.written.startswith(f"${{{name}}}") and not plan_globals.get(name, "").strip()
+        for name in _OPTIONAL_SERVER_GLOBALS
+    )
+
+
+def _reaches(found_host: str, found_port: int, host: str, port: int) -> bool:
+    return found_port == port and _same_host(found_host, host)
+
+
+def _check_target(
+    target: AgiTarget, host: str, port: int, peers: list[tuple[str, int]]
+) -> Problem | None:
     src = target.source
     at = f"AGI address {target.address!r} in [{target.context}] {target.extension}"
 
@@ -342,11 +396,13 @@ def _check_target(target: AgiTarget, host: str, port: int) -> Problem | None:
         return problem(f"{at} is not a valid agi:// URL ({exc})")
     if not found_host:
         return problem(f"{at} has no host")
-    if found_port != port or not _same_host(found_host, host):
-        return problem(
-            f"{at} points at {found_host}:{found_port}, but the server listens on {host}:{port}"
-        )
-    return None
+    if _reaches(found_host, found_port, host, port):
+        return None
+    if any(_reaches(found_host, found_port, *peer) for peer in peers):
+        return None  # the other server of the pair, sharing this one's Redis
+    return problem(
+        f"{at} points at {found_host}:{found_port}, but the server listens on {host}:{port}"
+    )
 
 
 def check_manager_secret(inventory: Inventory, production: bool) -> list[Problem]:

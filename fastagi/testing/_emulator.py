@@ -328,6 +328,7 @@ class AsteriskEmulator:
         subroutines: Mapping[str, SubroutineHandler] | None = None,
         telephony: TelephonyScript | None = None,
         max_steps: int = 10_000,
+        reply_delay: float = 0.0,
     ) -> DialplanResult:
         """Run a new channel through the emulator's dialplan from ``context,exten,priority``.
 
@@ -340,7 +341,10 @@ class AsteriskEmulator:
         ``subroutines`` / ``telephony`` are added over the emulator's for this
         call; a subroutine handler replaces the dialplan context of that name.
         More than ``max_steps`` priorities raises `DialplanError` (a loop that
-        takes no channel time would never end). See `DialplanResult`.
+        takes no channel time would never end). ``reply_delay`` real seconds pass
+        before each reply of every AGI() (as in `place_call`), so that calls
+        last long enough in wall-clock time to be in progress when something
+        happens to their server. See `DialplanResult`.
         """
         if self.dialplan is None:
             raise ValueError("run_dialplan needs AsteriskEmulator(dialplan=...)")
@@ -379,7 +383,7 @@ class AsteriskEmulator:
                 },
                 threadid=139_800_000_000_000 + number,
             )
-            return await self._run_agi(ch, host, port, agi_env)
+            return await self._run_agi(ch, host, port, agi_env, reply_delay=reply_delay)
 
         runner = DialplanRunner(self.dialplan, channel, start_agi, max_steps=max_steps)
         subs.handler = runner.agi_gosub

@@ -256,6 +256,46 @@ def test_agi_addresses_that_cannot_reach_the_server(write: WriteFile, tmp_path: 
     # chosen at run time is fine, the address is what must reach the server
 
 
+def test_agi_addresses_of_two_servers(write: WriteFile, tmp_path: Path) -> None:
+    """IVR_AGI2 names a second server: either server may be the one validating."""
+    dialplan = """
+        [globals]
+        IVR_AGI=agi://10.0.0.2:4573
+        IVR_AGI2={second}
+        [ivr-entry]
+        exten => _X.,1,AGI(${{IVR_AGI}}/main)
+         same => n,GotoIf($["${{IVR_AGI2}}" = ""]?done)
+         same => n,AGI(${{IVR_AGI2}}/main)
+         same => n(done),Hangup()
+        [ivr-out]
+        exten => s,1,AGI(${{IVR_AGI}}/appointment)
+        """
+    write("c/extensions.conf", dialplan.format(second=""))
+    one = load_inventory(tmp_path / "c")
+    # empty: one server, and the AGI() of the second never runs
+    assert check_agi_address(one, "10.0.0.2", 4573) == []
+    wrong = check_agi_address(one, "10.0.0.3", 4573)
+    assert [(p.line, "points at 10.0.0.2:4573" in p.message) for p in wrong] == [
+        (5, True),
+        (10, True),
+    ]
+    write("c/extensions.conf", dialplan.format(second="").replace("IVR_AGI2=\n", ""))
+    assert check_agi_address(load_inventory(tmp_path / "c"), "10.0.0.2", 4573) == []  # not set
+    write("c/extensions.conf", dialplan.format(second="agi://10.0.0.3"))
+    two = load_inventory(tmp_path / "c")
+    assert check_agi_address(two, "10.0.0.2", 4573) == []
+    assert check_agi_address(two, "10.0.0.3", 4573) == []  # the default port
+    assert check_agi_address(two, "0.0.0.0", 4573) == []
+    # a server that is neither of the two is still told where the dialplan points
+    problems = check_agi_address(two, "10.0.0.4", 4573)
+    assert [(p.line, p.is_error, p.message.split(" points at ")[1]) for p in problems] == [
+        (5, True, "10.0.0.2:4573, but the server listens on 10.0.0.4:4573"),
+        (7, True, "10.0.0.3:4573, but the server listens on 10.0.0.4:4573"),
+        (10, True, "10.0.0.2:4573, but the server listens on 10.0.0.4:4573"),
+    ]
+    assert problems[1].hint.startswith("set by IVR_AGI2 in [globals] at ")
+
+
 def test_no_dialplan_or_no_agi_call(write: WriteFile, tmp_path: Path) -> None:
     write("c/queues.conf", "[q]\n")
     [problem] = check_agi_address(load_inventory(tmp_path / "c"), "127.0.0.1", 4573)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -336,3 +338,40 @@ def test_agi_inside_a_subroutine_started_by_the_agi_is_refused() -> None:
 
     with pytest.raises(DialplanError, match=r"AGI\(\) inside a Gosub run by the AGI"):
         asyncio.run(_with_server(server, FALLBACK))
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+def test_a_server_that_dies_mid_call_ends_the_agi_with_success(reset: bool) -> None:
+    """res_agi reads the end of the socket as the script's end: AGISTATUS=SUCCESS (a
+    FIN or an RST alike - a killed process resets what it had not read), and the
+    dialplan goes on with what the server had set before it died."""
+
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_env(reader)
+        assert await _ask(reader, writer, "ANSWER") == ["200 result=0"]
+        writer.write(b'STREAM FILE ivr/main-greeting ""\n')  # sent, never waited for
+        await writer.drain()
+        if reset:  # what the kernel does for a SIGKILLed server with unread data
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+
+    result = asyncio.run(_with_server(server, FALLBACK))
+    [call] = result.agi_calls
+    assert call.agi_status == "SUCCESS" and call.server_closed and not call.stuck
+    assert result.variables["IVRSTATUS"] == ""
+    assert noops(result) == ["fallback SUCCESS"]
+
+
+def test_reply_delay_paces_the_dialplan_agi_in_wall_clock_time() -> None:
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_env(reader)
+        for _ in range(4):
+            await _ask(reader, writer, "NOOP")
+        await _ask(reader, writer, "SET VARIABLE IVRSTATUS SUCCESS")
+
+    started = time.perf_counter()
+    result = asyncio.run(_with_server(server, FALLBACK, reply_delay=0.05))
+    assert time.perf_counter() - started >= 0.25  # five replies, 0.05 s each
+    assert noops(result) == ["route  "]
+    assert result.agi_calls[0].virtual_duration == 0.0  # channel time did not move
