@@ -14,8 +14,13 @@ client and the agent talk. The result says how the call went:
   ...)` lines (dialplan/ivr-outbound.conf) refine it: agent-first calls
   report the client's DIALSTATUS, campaign calls the menu's IVR_RESULT.
 
+When the OriginateResponse does not come in time (the AMI connection was
+down when it was sent), the dialer asks CoreShowChannels whether the call
+is up; if it is gone too, the call's own record in Redis (`results`,
+fastagi.outbound.results: written by the dialplan over FastAGI when the
+client answered) says whether it was answered; without one it is `failed`.
 A call whose events never come (Asterisk restarted mid-call) ends after
-`max_call` seconds as `failed`, so no line is held forever.
+`max_call` seconds, so no line is held forever.
 """
 
 from __future__ import annotations
@@ -24,17 +29,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Final
 
 from fastagi.ami import AmiClient, AmiError, AmiMessage
 from fastagi.outbound.originate import (
+    ATTEMPT_VARIABLE,
     DialOutcome,
     OriginateRequest,
     dial_outcome,
     dialstatus_outcome,
 )
 from fastagi.outbound.pacing import CallPacer
+
+if TYPE_CHECKING:
+    from fastagi.outbound.results import OutboundResults
 
 __all__ = ["DialResult", "Dialer"]
 
@@ -102,12 +111,15 @@ class Dialer:
         answer_grace: float = 15.0,
         max_call: float = 4 * 3600.0,
         clock: Callable[[], float] = time.time,
+        results: OutboundResults | None = None,
     ) -> None:
         self.ami = ami
         self.pacer = pacer
         self.answer_grace = answer_grace
         self.max_call = max_call
         self._clock = clock
+        #: The calls' own records, read when AMI lost a call's events (None: not used).
+        self.results = results
 
     async def _channel_state(self, channel_id: str) -> str | None:
         """ChannelStateDesc of the call's channel from CoreShowChannels; None if it is gone."""
@@ -121,12 +133,35 @@ class Dialer:
                 return channel.get("ChannelStateDesc")
         return None
 
+    async def _lost_call(self, request: OriginateRequest, report_id: str | None) -> DialResult:
+        """No OriginateResponse and no channel: the call's own record decides, else failed."""
+        recorded = None
+        if self.results is not None and report_id is not None:
+            recorded = await self.results.read(report_id, request.channel_id)
+        if recorded is None:
+            log.warning("no OriginateResponse for %s: counted as failed", request.channel)
+            return DialResult("failed", reason="no OriginateResponse")
+        log.info("no OriginateResponse for %s, but the call recorded %s", request.channel,
+                 recorded.status)  # fmt: skip
+        now = self._clock()
+        outcome = recorded.outcome
+        return DialResult(
+            outcome,
+            reason=f"recorded {recorded.status}",
+            uniqueid=request.channel_id,
+            answered_at=now if outcome == "answered" else None,
+            ended_at=now,
+        )
+
     async def dial(self, request: OriginateRequest, *, report_id: str | None = None) -> DialResult:
         """Place the call and wait until it ends; never raises for telephony trouble."""
         async with self.pacer.slot():
             return await self._dial(request, report_id)
 
     async def _dial(self, request: OriginateRequest, report_id: str | None) -> DialResult:
+        if report_id is not None:  # names this attempt in the call's own record
+            variables = {**request.variables, ATTEMPT_VARIABLE: request.channel_id}
+            request = replace(request, variables=variables)
         action_id = self.ami.new_action_id()
         watch = _CallWatch(action_id, request.channel_id, report_id)
         unsubscribe = self.ami.subscribe(
@@ -146,8 +181,7 @@ class Dialer:
                 # The result may have come while the AMI connection was down: ask
                 # Asterisk whether the call is up before calling it a failure.
                 if await self._channel_state(request.channel_id) != "Up":
-                    log.warning("no OriginateResponse for %s: counted as failed", request.channel)
-                    return DialResult("failed", reason="no OriginateResponse")
+                    return await self._lost_call(request, report_id)
                 log.info("OriginateResponse for %s missed, but the call is up", request.channel)
                 response = AmiMessage((("Reason", "4"), ("Uniqueid", request.channel_id)))
                 outcome = "answered"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 __all__ = [
+    "ATTEMPT_VARIABLE",
     "DialOutcome",
     "OriginateRequest",
     "dial_outcome",
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 DialOutcome = Literal["answered", "busy", "no_answer", "failed"]
+
+#: The Originate variable naming the attempt (its ChannelId), for the call's own
+#: record of its result (fastagi.outbound.results); the dialer sets it.
+ATTEMPT_VARIABLE: Final = "IVR_ATTEMPT"
 
 #: OriginateResponse Reason (AST_CONTROL_* of the dialled channel) -> outcome.
 _REASONS: Final[Mapping[str, DialOutcome]] = {

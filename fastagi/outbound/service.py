@@ -42,6 +42,7 @@ from fastagi.outbound.callback_scheduler import CallbackScheduler
 from fastagi.outbound.campaign_runner import CampaignRunner
 from fastagi.outbound.dialer import Dialer
 from fastagi.outbound.pacing import CallPacer
+from fastagi.outbound.results import OutboundResults
 from fastagi.storage import open_async_client
 
 __all__ = ["OutboundService"]
@@ -104,7 +105,8 @@ class OutboundService:
         ami = _ami(settings)
         dial = rules.dial
         pacer = CallPacer(dial.max_concurrent, dial.calls_per_second)
-        dialer = Dialer(ami, pacer) if ami is not None else None
+        results = OutboundResults(redis, prefix)  # what the calls record (outbound/result)
+        dialer = Dialer(ami, pacer, results=results) if ami is not None else None
         zone = hours.calendar(rules.calendar).zone
         scheduler = CallbackScheduler(
             store, rules, hours, dialer=dialer, consumer=f"ivr-{os.getpid()}",

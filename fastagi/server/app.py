@@ -132,6 +132,11 @@ def start_server(
             callers.lookup_timer = metrics.observe_lookup
     router = Router()
     router.add(FaxResultRoute(sink, callers))
+    if callers is not None:  # the outbound calls' own reports (dialplan/ivr-outbound.conf)
+        from fastagi.outbound.results import OutboundResultRoute, OutboundResults
+
+        results = OutboundResults(callers.directory.redis, settings.redis_prefix)
+        router.add(OutboundResultRoute(results), counted=False)
     router.add(MenuRoute(registry, sink, callers, hours, clock, prompts))
     factory = FastAGIFactory(
         settings,

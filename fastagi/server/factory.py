@@ -20,7 +20,7 @@ from fastagi.config import ServerSettings
 from fastagi.events import CallEvent, EventSink, NullSink
 from fastagi.logs import BurstWarning
 from fastagi.server.protocol import FastAGIProtocol
-from fastagi.server.router import CallStatus, Router
+from fastagi.server.router import CallStatus, Handler, Router
 
 __all__ = ["STATUS_VARIABLE", "FastAGIFactory"]
 
@@ -114,17 +114,23 @@ class FastAGIFactory(ServerFactory):
         started = time.monotonic()
         self.active_calls += 1
         try:
-            status = await self._status_of(call, protocol, env)
+            # not counted: the dialplan's own reports (Router.add counted=False)
+            status, counted = await self._status_of(call, protocol, env)
         finally:
             self.active_calls -= 1
         if protocol.connected and not protocol.hung_up:
             # AGIError: the caller left as we finished, nothing left to tell.
             with contextlib.suppress(AGIError):
                 await call.set_variable(STATUS_VARIABLE, status)
-        self._emit(env, "call_end", status=status, seconds=f"{time.monotonic() - started:.3f}")
+        if counted:
+            seconds = f"{time.monotonic() - started:.3f}"
+            self._emit(env, "call_end", status=status, seconds=seconds)
         protocol.close()
 
-    async def _status_of(self, call: Call, protocol: FastAGIProtocol, env: Environment) -> str:
+    async def _status_of(
+        self, call: Call, protocol: FastAGIProtocol, env: Environment
+    ) -> tuple[str, bool]:
+        """The call's IVRSTATUS, and whether it counts as a call (events, calls_total)."""
         if self.draining or self.active_calls > self.settings.max_calls:
             self.calls_rejected += 1
             self._refusal_warning.warn(
@@ -132,13 +138,18 @@ class FastAGIFactory(ServerFactory):
                 "shutting down" if self.draining else "call limit reached",
                 extra={"uniqueid": env.uniqueid},
             )
-            return CallStatus.BUSY
-        handler = self.router.resolve(env.script)
-        if handler is None:
+            return CallStatus.BUSY, True
+        found = self.router.lookup(env.script)
+        if found is None:
             log.warning("no route for script %r", env.script, extra={"uniqueid": env.uniqueid})
-            return CallStatus.NOTFOUND
-        self.calls_total += 1
-        self._emit(env, "call_start", script=env.script, callerid=env.callerid)
+            return CallStatus.NOTFOUND, True
+        handler, counted = found
+        if counted:
+            self.calls_total += 1
+            self._emit(env, "call_start", script=env.script, callerid=env.callerid)
+        return await self._run_handler(handler, call, env), counted
+
+    async def _run_handler(self, handler: Handler, call: Call, env: Environment) -> str:
         try:
             return await handler(call)
         except CallHangup:

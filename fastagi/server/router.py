@@ -46,17 +46,24 @@ class Router:
     """A first-match list of routes."""
 
     def __init__(self) -> None:
-        self._routes: list[Route] = []
+        self._routes: list[tuple[Route, bool]] = []
 
-    def add(self, route: Route) -> None:
-        self._routes.append(route)
+    def add(self, route: Route, *, counted: bool = True) -> None:
+        """Add a route; `counted=False` for the dialplan's own reports (outbound/result):
+        they are no caller's call, so they raise no call_start/call_end events."""
+        self._routes.append((route, counted))
 
     def add_pattern(self, pattern: str, handler: Handler) -> None:
         self.add(PatternRoute(re.compile(pattern), handler))
 
     def resolve(self, script: str) -> Handler | None:
-        for route in self._routes:
+        found = self.lookup(script)
+        return None if found is None else found[0]
+
+    def lookup(self, script: str) -> tuple[Handler, bool] | None:
+        """The handler for `script` and whether its calls are counted as calls."""
+        for route, counted in self._routes:
             handler = route.match(script)
             if handler is not None:
-                return handler
+                return handler, counted
         return None

@@ -24,8 +24,10 @@ time (scaled by ``time_scale``) and publishes the channel events Asterisk would:
   others end as above; the Page timeout hangs ringing phones up (cause 0, no
   DialEnd), and so does the end of the page.
 
-Only the originated channel is modelled: a Local channel's ``;2`` half, bridges
-and the dialplan it would run are not.
+Only the originated channel is modelled: a Local channel's ``;2`` half and
+bridges are not. The dialplan an answered call runs at the Originate's
+``Context``/``Exten`` is up to ``on_answer`` (e.g. `AsteriskEmulator.run_dialplan`
+with the Originate's variables); without it, none runs.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import asyncio
 import itertools
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
@@ -281,6 +283,8 @@ class OriginateOutcome:
     answered: float | None = None
     ended: float | None = None
     paged: list[PagedPhone] = field(default_factory=list)
+    dialplan: object = None
+    """What ``on_answer`` returned for this call (e.g. a `DialplanResult`)."""
 
     @property
     def in_progress(self) -> bool:
@@ -315,6 +319,11 @@ class CallSimulator:
         """The most originates ever in progress at once."""
         self.time_scale = time_scale
         """Multiplies ring, talk and the Originate/Page timeouts (0.001: 30 s last 30 ms)."""
+        self.on_answer: Callable[[OriginateOutcome], Awaitable[object]] | None = None
+        """Runs the dialplan of an answered Originate to ``Context``/``Exten`` (not an
+        ``Application``): started as the call answers, alongside its talk time, and
+        awaited before the ``Hangup`` (Asterisk runs the dialplan, ``h`` included,
+        before the channel goes). Its result lands in ``OriginateOutcome.dialplan``."""
         self._default: ScriptedOutcome = "no_answer"
         self._epoch = int(time.time())
         self._uniqueids = itertools.count(1)
@@ -502,14 +511,37 @@ class CallSimulator:
         self._finish(record, "answer")
         dialled.set_result(True)
         self._originate_response(record, channel)
+        running = self._run_dialplan(record)
         page = self._page_data(record, target)
         talk = self._seconds(script.talk)
         if page is not None:
             await self._page(record, channel, page, talk or 0.0)
         else:
             await channel.wait(talk)
+        error = None
+        if running is not None:
+            try:
+                await running
+            except Exception as exc:  # the call still ends; the error then surfaces
+                error = exc
         self.hangup(channel, NORMAL_CLEARING)
         record.ended = time.monotonic()
+        if error is not None:
+            raise error
+
+    def _run_dialplan(self, record: OriginateOutcome) -> asyncio.Task[None] | None:
+        """Start ``on_answer`` for an Originate to a context (`stop_calls` cancels it too)."""
+        hook = self.on_answer
+        if hook is None or record.application or record.priority <= 0:
+            return None
+
+        async def run() -> None:
+            record.dialplan = await hook(record)
+
+        running = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(running)
+        running.add_done_callback(self._tasks.discard)
+        return running
 
     async def _ring(
         self, channel: LiveChannel, script: CallScript, timeout: float | None

@@ -1,19 +1,49 @@
-"""The dialer against the emulator's AMI peer over TCP: outcomes, the call's end, limits."""
+"""The dialer against the emulator's AMI peer over TCP: outcomes, the call's end, limits,
+and calls whose AMI events were lost (the call's own record in Redis)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from fastagi.ami import AmiClient
+from fastagi.callbacks import CallbackRules, CallbackStore, CallFacts
+from fastagi.callbacks.request import CallbackRequest
+from fastagi.callbacks.rules import load_callback_rules
+from fastagi.campaigns.model import Entry
+from fastagi.config import ServerSettings
+from fastagi.hours.loader import load_hours
+from fastagi.menus import load_menus
+from fastagi.outbound.callback_scheduler import CallbackScheduler, callback_call
+from fastagi.outbound.campaign_runner import campaign_call
 from fastagi.outbound.dialer import Dialer, DialResult
 from fastagi.outbound.originate import OriginateRequest
 from fastagi.outbound.pacing import CallPacer
+from fastagi.outbound.results import OutboundResults
+from fastagi.server.app import caller_service, start_server
 from fastagi.server.reactor import run_on_reactor_loop
-from fastagi.testing import AmiPeer
+from fastagi.storage import forget_prefix, open_async_client
+from fastagi.testing import (
+    AmiPeer,
+    AsteriskEmulator,
+    Dialplan,
+    DialplanResult,
+    DialScript,
+    OriginateOutcome,
+    QueueScript,
+    ScriptedOutcome,
+    TelephonyScript,
+)
 
 pytestmark = pytest.mark.system
 
@@ -198,3 +228,212 @@ def test_an_answer_missed_while_the_ami_was_down_is_found_on_the_channel_list() 
     assert result.outcome == "answered"
     assert result.ended_at is not None  # and the line was held until the call ended
     assert len(peer.actions_named("Originate")) == 1
+
+
+# -- an answered call that begins and ends while AMI is down ---------------------------------
+#
+# AMI events are not durable: what happens while the connection is down is lost.
+# The answered call records itself through the FastAGI server into Redis
+# (dialplan/ivr-outbound.conf, outbound/result), and the dialer reads that record
+# when neither the OriginateResponse nor CoreShowChannels can tell. Here the AMI
+# peer's answered calls run the shipped dialplan in the emulator, whose AGI()
+# reaches the real server; nothing of the record is faked.
+
+REPO = Path(__file__).resolve().parents[2]
+HOURS = load_hours(REPO / "config" / "hours.yaml")
+MOSCOW = ZoneInfo("Europe/Moscow")
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=MOSCOW)
+NUMBER = "+79165550231"
+#: what the far ends do inside the emulated dialplan (virtual time: no real seconds)
+FAR_ENDS = TelephonyScript(
+    queues={"support": QueueScript.answered(5, talk=120)},
+    dials={f"PJSIP/{NUMBER}@trunk-main": DialScript.answer(4, talk=90)},
+)
+
+
+@dataclass
+class Outage:
+    """The server, Redis, the emulator running the dialplan, the AMI peer and client."""
+
+    peer: AmiPeer
+    ami: AmiClient
+    redis: Any
+    prefix: str
+    results: OutboundResults
+    far_ends: list[TelephonyScript]
+    reconnected_at: list[float]
+
+    def dialer(self, *, with_records: bool = True) -> Dialer:
+        results = self.results if with_records else None
+        return Dialer(self.ami, CallPacer(2, 10.0), answer_grace=1, results=results)
+
+    async def drop_ami_at_the_originate(self, count: int = 1) -> None:
+        """Reset the AMI connection as soon as the count-th Originate arrives."""
+        await self.peer.wait_for_action("Originate", count=count, timeout=5)
+        logins = self.ami.logins
+        self.peer.drop_connections()
+        while self.ami.logins == logins:
+            await asyncio.sleep(0.005)
+        self.reconnected_at.append(time.monotonic())
+
+
+@contextlib.asynccontextmanager
+async def outage(redis_url: str) -> AsyncIterator[Outage]:
+    prefix = f"t{uuid4().hex[:8]}:"
+    settings = ServerSettings(
+        port=0,
+        redis_prefix=prefix,
+        segments_file=REPO / "config" / "segments.yaml",
+        hours_file=REPO / "config" / "hours.yaml",
+        callbacks_file=REPO / "config" / "callbacks.yaml",
+    )
+    service = caller_service(settings, redis_url)
+    server = start_server(settings, menus=load_menus(REPO / "ivr_menus"), callers=service)
+    host, port = server.address
+    emulator = AsteriskEmulator(
+        dialplan=Dialplan.load(REPO / "asterisk-conf" / "extensions.conf"),
+        globals={"IVR_AGI": f"agi://{host}:{port}"},
+    )
+    far_ends = [FAR_ENDS]
+    # Answered calls take ~0.25 s of ringing and ~0.25 s of talk here; the AMI client
+    # is back only 1.2-1.8 s after a drop: the whole call falls inside the outage.
+    peer = AmiPeer(time_scale=0.25)
+
+    async def run_dialplan(record: OriginateOutcome) -> DialplanResult:
+        return await emulator.run_dialplan(
+            record.context, record.exten, channel_variables=record.variables,
+            telephony=far_ends[0],
+        )  # fmt: skip
+
+    peer.on_answer = run_dialplan
+    ami_host, ami_port = await peer.start()
+    ami = AmiClient(
+        ami_host, ami_port, "ivr", "s3cret", ping_interval=0, action_timeout=5,
+        backoff_initial=1.5,
+    )  # fmt: skip
+    await ami.start(timeout=5)
+    redis = open_async_client(redis_url, timeout=5.0)
+    try:
+        yield Outage(
+            peer, ami, redis, prefix, OutboundResults(redis, prefix), far_ends, reconnected_at=[]
+        )
+    finally:
+        await ami.close()
+        await peer.stop()
+        await server.stop(grace=1.0)
+        await service.drain()
+        await service.directory.redis.aclose()
+        await forget_prefix(redis, prefix)
+        await redis.aclose()
+
+
+def _client_first_rules() -> CallbackRules:
+    shipped = load_callback_rules(REPO / "config" / "callbacks.yaml", hours=HOURS)
+    dial = shipped.dial.model_copy(update={"connect": "client_first", "ring_timeout": 2})
+    return shipped.model_copy(update={"dial": dial})
+
+
+@pytest.mark.parametrize(
+    ("far_end", "with_records", "attempts", "closed"),
+    [
+        # answered and hung up while AMI was down: closed as answered, not called again
+        ("answer", True, ["answered"], "answered"),
+        # the control: not answered while AMI was down - failed, and called again next day
+        ("no_answer", True, ["failed", "no_answer"], None),
+        # without the call's own record the answered call would count as failed
+        ("answer", False, ["failed", "answered"], "answered"),
+    ],
+)
+def test_a_callback_answered_and_ended_while_the_ami_is_down_is_not_called_again(
+    redis_server_url: str,
+    far_end: ScriptedOutcome,
+    with_records: bool,
+    attempts: list[str],
+    closed: str | None,
+) -> None:
+    async def scenario() -> tuple[CallbackRequest, Outage, list[datetime]]:
+        async with outage(redis_server_url) as rig:
+            rig.peer.script(NUMBER, far_end, ring=1.0, talk=1.0)
+            rules = _client_first_rules()
+            store = CallbackStore.for_rules(rig.redis, rules, HOURS, prefix=rig.prefix)
+            lost = CallFacts(
+                number=NUMBER, outcome="caller_hangup", at=WEDNESDAY_NOON, uniqueid="1.1",
+                queue_outcome="abandoned", queue="support",
+            )  # fmt: skip
+            await store.add_lost_call(lost)
+            moment = [WEDNESDAY_NOON]
+            scheduler = CallbackScheduler(
+                store, rules, HOURS, dialer=rig.dialer(with_records=with_records),
+                mailer=None, clock=lambda: moment[0],
+            )  # fmt: skip
+            dialled: list[datetime] = []
+            while moment[0] < WEDNESDAY_NOON + timedelta(days=1, hours=2):
+                report = await scheduler.tick(moment[0])
+                if report.dialled:
+                    dialled.append(moment[0])
+                    if len(dialled) == 1:  # the first attempt: AMI drops as it goes out
+                        await rig.drop_ami_at_the_originate()
+                    await scheduler.drain()
+                moment[0] += timedelta(minutes=5)
+            [request] = await store.list_requests()
+            return request, rig, dialled
+
+    request, rig, dialled = run_on_reactor_loop(scenario())
+    [first, *_] = rig.peer.originated
+    # the premise: the first call rang, was answered (or not) and ended inside the outage
+    assert first.ended is not None and first.ended < rig.reconnected_at[0]
+    assert first.outcome == far_end
+    assert [a.outcome for a in request.attempts] == attempts
+    assert len(dialled) == len(rig.peer.actions_named("Originate")) == len(attempts)
+    assert request.closed_reason == closed
+    if far_end == "answer":
+        # the answered call's dialplan did run, and reported through the server
+        [agi] = first.dialplan.agi_calls  # type: ignore[attr-defined]
+        assert agi.env["agi_network_script"] == "outbound/result"
+        assert agi.variables["IVRSTATUS"] == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    ("kind", "client", "expected"),
+    [
+        ("agent_first", DialScript.answer(4, talk=90), "answered"),
+        ("agent_first", DialScript.busy(2), "busy"),
+        ("campaign", None, "answered"),
+    ],
+)
+def test_the_calls_own_record_gives_the_result_when_ami_lost_every_event(
+    redis_server_url: str, kind: str, client: DialScript | None, expected: str
+) -> None:
+    """Agent first: the agent answers and the client's phone rings, all in the outage;
+    the client's DIALSTATUS comes from the record written in `h`. Campaign: the record
+    written as the client answers."""
+
+    async def scenario() -> tuple[DialResult, Outage]:
+        async with outage(redis_server_url) as rig:
+            when = WEDNESDAY_NOON
+            if kind == "agent_first":
+                rig.far_ends[0] = TelephonyScript(
+                    dials={f"PJSIP/{NUMBER}@trunk-main": client}  # type: ignore[dict-item]
+                )
+                rig.peer.script("support", "answer", ring=1.0, talk=1.0)  # an agent answers
+                rules = load_callback_rules(REPO / "config" / "callbacks.yaml", hours=HOURS)
+                request = CallbackRequest(7, NUMBER, "open", when, when, queue="support")
+                call = replace(callback_call(request, rules), timeout=2)  # not 122 s here
+                report_id = "cb-7"
+            else:
+                rig.peer.script(NUMBER, "answer", ring=1.0, talk=1.0)
+                entry = Entry(5, "reminders", 2, NUMBER, 0, None, None, None, {}, "pending", 1)
+                call = campaign_call(entry, channel="PJSIP/{number}@trunk-main", ring_timeout=2)
+                report_id = "cp-5"
+            dialling = asyncio.ensure_future(rig.dialer().dial(call, report_id=report_id))
+            await rig.drop_ami_at_the_originate()
+            return await dialling, rig
+
+    result, rig = run_on_reactor_loop(scenario())
+    [originated] = rig.peer.originated
+    assert originated.ended is not None and originated.ended < rig.reconnected_at[0]
+    assert result.outcome == expected
+    assert result.reason.startswith("recorded ")
+    assert result.uniqueid == originated.channel_id
+    [agi] = originated.dialplan.agi_calls  # type: ignore[attr-defined]
+    assert agi.env["agi_network_script"] == "outbound/result"
