@@ -7,22 +7,18 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
+from caller_rig import serving
 
 from fastagi.callers.profile import CallerProfile
-from fastagi.callers.service import CallerService
-from fastagi.config import ServerSettings
 from fastagi.events import EventRecorder
 from fastagi.menus import MenuSet, load_menus
-from fastagi.server.app import RunningServer, caller_service, start_server
 from fastagi.server.reactor import run_on_reactor_loop
 from fastagi.storage import EmbeddedRedis
-from fastagi.testing import AsteriskEmulator, CallerScript, CallResult
+from fastagi.testing import CallResult
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,49 +30,9 @@ def demo() -> MenuSet:
     return load_menus(REPO / "ivr_menus")
 
 
-def _settings() -> ServerSettings:
-    return ServerSettings(
-        port=0,
-        redis_prefix=f"t{uuid4().hex[:8]}:",
-        menus_dir=REPO / "ivr_menus",
-        segments_file=REPO / "config" / "segments.yaml",
-    )
-
-
-@dataclass
-class Rig:
-    """A running server with its caller service, and one emulator (unique call ids) for it."""
-
-    server: RunningServer
-    service: CallerService
-    emulator: AsteriskEmulator
-
-    async def call(self, callerid: str, digits: str = "") -> CallResult:
-        host, port = self.server.address
-        return await self.emulator.place_call(
-            host, port, script="main", callerid=callerid, caller=CallerScript.parse(digits)
-        )
-
-
-@contextlib.asynccontextmanager
-async def _serving(
-    url: str, menus: MenuSet, events: EventRecorder | None = None
-) -> AsyncIterator[Rig]:
-    """A server with its own key prefix on `url`; stopped, drained and closed on exit."""
-    settings = _settings()
-    service = caller_service(settings, url)
-    server = start_server(settings, menus=menus, events=events, callers=service)
-    try:
-        yield Rig(server, service, AsteriskEmulator())
-    finally:
-        await server.stop(grace=1.0)
-        await service.drain()
-        await service.directory.redis.aclose()
-
-
 def test_vip_caller_lands_in_the_vip_menu(redis_server_url: str, demo: MenuSet) -> None:
     async def scenario() -> CallResult:
-        async with _serving(redis_server_url, demo) as rig:
+        async with serving(redis_server_url, demo) as rig:
             await rig.service.directory.upsert("+79161110001", {"tags": "vip", "name": "V. I. P."})
             return await rig.call("89161110001", "1")  # national form of the same number
 
@@ -91,7 +47,7 @@ def test_vip_caller_lands_in_the_vip_menu(redis_server_url: str, demo: MenuSet) 
 
 def test_personal_menu_wins_over_the_vip_segment(redis_server_url: str, demo: MenuSet) -> None:
     async def scenario() -> CallResult:
-        async with _serving(redis_server_url, demo) as rig:
+        async with serving(redis_server_url, demo) as rig:
             fields = {"tags": "vip", "menu": "personal_ivanov", "manager": "207"}
             await rig.service.directory.upsert("+79161110002", fields)
             return await rig.call("+79161110002")
@@ -109,7 +65,7 @@ def test_new_number_becomes_a_contact_with_history(redis_server_url: str, demo: 
     seen: dict[str, CallerProfile | None] = {}
 
     async def scenario() -> tuple[CallResult, CallResult, list[dict[str, str]]]:
-        async with _serving(redis_server_url, demo, recorder) as rig:
+        async with serving(redis_server_url, demo, recorder) as rig:
             directory = rig.service.directory
             seen["before"] = await directory.get(number)
             first = await rig.call(number, "0")
@@ -145,7 +101,7 @@ def test_new_number_becomes_a_contact_with_history(redis_server_url: str, demo: 
 
 def test_caller_with_an_open_ticket_hears_its_status(redis_server_url: str, demo: MenuSet) -> None:
     async def scenario() -> tuple[int, CallResult]:
-        async with _serving(redis_server_url, demo) as rig:
+        async with serving(redis_server_url, demo) as rig:
             directory = rig.service.directory
             await directory.upsert("+79161110005", {"first_name": "Olga"})
             ticket = await directory.open_ticket("+79161110005", "Order 1042 is late", agent="203")
@@ -163,7 +119,7 @@ def test_caller_with_an_open_ticket_hears_its_status(redis_server_url: str, demo
 
 def test_blacklisted_caller_is_told_and_hung_up(redis_server_url: str, demo: MenuSet) -> None:
     async def scenario() -> CallResult:
-        async with _serving(redis_server_url, demo) as rig:
+        async with serving(redis_server_url, demo) as rig:
             await rig.service.directory.upsert("+79161110004", {"tags": "blacklist,vip"})
             return await rig.call("+79161110004", "1")
 
@@ -178,7 +134,7 @@ def test_anonymous_caller_gets_the_default_menu_and_no_key(
     redis_server_url: str, demo: MenuSet, callerid: str
 ) -> None:
     async def scenario() -> tuple[CallResult, list[str]]:
-        async with _serving(redis_server_url, demo) as rig:
+        async with serving(redis_server_url, demo) as rig:
             result = await rig.call(callerid, "0")
             await rig.service.drain()
             pattern = f"{rig.service.directory.keys.prefix}*"
@@ -220,7 +176,7 @@ def test_redis_outage_sends_callers_to_the_default_menu_then_recovers(
 
     async def scenario() -> tuple[CallResult, CallResult, float, list[CallResult]]:
         nonlocal resume
-        async with _serving(url, demo, recorder) as rig:
+        async with serving(url, demo, recorder) as rig:
             await rig.service.directory.upsert(vip, {"tags": "vip"})
             healthy = await rig.call(vip, "1")
             pid = int(redis.pid_path.read_text())
@@ -276,7 +232,7 @@ def test_redis_lost_and_back_under_load_fails_no_call(
 
     async def scenario() -> tuple[list[CallResult], list[CallResult], list[CallResult]]:
         nonlocal resume
-        async with _serving(url, demo) as rig:
+        async with serving(url, demo) as rig:
             await rig.service.directory.upsert(vip, {"tags": "vip"})
             phase = ["before"]
             placed: dict[str, list[CallResult]] = {"before": [], "down": [], "after": []}
