@@ -8,7 +8,6 @@ or a monitoring probe. Nothing is changed: only the embedded Redis is started
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from fastagi.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
     ServerSettings,
+    is_loopback_host,
     load_settings,
     split_address,
 )
@@ -75,23 +75,35 @@ def _fail(what: str, todo: str = "") -> Finding:
 
 
 def check_redis(settings: ServerSettings) -> list[Finding]:
-    """Reach Redis as `ivr serve` would (REDIS_URL / redis_url, else the embedded one)."""
+    """Reach Redis as `ivr serve` would (REDIS_URL / redis_url, else the embedded one).
+
+    With a `redis+sentinel://` URL, also which master the sentinels name, and
+    any listed sentinel that does not answer.
+    """
     import redis
+    from redis.sentinel import MasterNotFoundError
 
     from fastagi.config import redacted_url
-    from fastagi.storage import EmbeddedRedisError, redis_url
+    from fastagi.storage import (
+        EmbeddedRedisError,
+        is_sentinel_url,
+        open_sync_client,
+        parse_sentinel_url,
+        redis_url,
+    )
 
     where = (
         redacted_url(settings.redis_url)
         if settings.redis_url
         else f"embedded, under {settings.state_dir}"
     )
+    sentinel_findings: list[Finding] = []
     try:
         with redis_url(settings.redis_url, settings.state_dir) as url:
-            client = redis.Redis.from_url(
-                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-            )
+            client = open_sync_client(url, timeout=REDIS_TIMEOUT)
             try:
+                if is_sentinel_url(url):
+                    sentinel_findings = _sentinel_findings(client, parse_sentinel_url(url).master)
                 info: dict[str, Any] = client.info("server")
             finally:
                 client.close()
@@ -100,6 +112,14 @@ def check_redis(settings: ServerSettings) -> list[Finding]:
             _fail(
                 f"Redis: the embedded server did not start: {exc}",
                 "install redis-server, or point redis_url (REDIS_URL) at a Redis server",
+            )
+        ]
+    except MasterNotFoundError as exc:
+        return [
+            _fail(
+                f"Redis ({where}): the sentinels name no usable master: {exc}",
+                "check the master name in the URL (`sentinel monitor <name>` in"
+                " sentinel.conf), that a sentinel answers, and ?sentinel_password=",
             )
         ]
     except redis.AuthenticationError as exc:
@@ -117,7 +137,37 @@ def check_redis(settings: ServerSettings) -> list[Finding]:
             )
         ]
     version = info.get("redis_version", "unknown")
-    return [_ok(f"Redis ({where}) answers, version {version}")]
+    return [_ok(f"Redis ({where}) answers, version {version}"), *sentinel_findings]
+
+
+def _sentinel_findings(client: Any, master: str) -> list[Finding]:
+    """Where the sentinels say `master` is (raises MasterNotFoundError when none does)."""
+    import redis
+
+    pool = client.connection_pool
+    host, port = pool.get_master_address()
+    listed = pool.sentinel_manager.sentinels
+    silent = []
+    for sentinel in listed:
+        try:
+            sentinel.ping()
+        except redis.RedisError as exc:
+            kwargs = sentinel.connection_pool.connection_kwargs
+            silent.append(f"{kwargs['host']}:{kwargs['port']} ({exc})")
+    findings = [
+        _ok(
+            f"Redis Sentinel: master {master!r} is {host}:{port}"
+            f" ({len(listed) - len(silent)} of {len(listed)} sentinel(s) answer)"
+        )
+    ]
+    if silent:
+        findings.append(
+            _warn(
+                f"Redis Sentinel: no answer from {', '.join(silent)}",
+                "a failover needs a quorum of sentinels: start them or correct the URL",
+            )
+        )
+    return findings
 
 
 # -- menus and prompts -----------------------------------------------------------
@@ -273,7 +323,7 @@ def _listeners(settings: ServerSettings) -> list[tuple[str, str]]:
     found = [("FastAGI", f"{settings.host}:{settings.port}")]
     for name, address in (
         ("metrics", settings.metrics_listen),
-        ("dashboard", settings.dashboard_listen),
+        ("dashboard", None if settings.dashboard_password else settings.dashboard_listen),
         ("prompts over HTTP", settings.prompts_http),
     ):
         if address:
@@ -383,15 +433,6 @@ def check_ami(settings: ServerSettings) -> list[Finding]:
 # -- secrets and exposure ------------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_secrets(
     settings: ServerSettings, environ: Mapping[str, str] | None = None
 ) -> list[Finding]:
@@ -437,7 +478,7 @@ def check_secrets(
                 f"set {token_env} if the CRM checks one",
             )
         )
-    if not _is_loopback(settings.host) and not settings.allowed_peers:
+    if not is_loopback_host(settings.host) and not settings.allowed_peers:
         findings.append(
             _warn(
                 f"FastAGI listens on {settings.host} with allowed_peers empty: anyone who"
@@ -447,10 +488,10 @@ def check_secrets(
         )
     for name, address in (
         ("metrics", settings.metrics_listen),
-        ("dashboard", settings.dashboard_listen),
+        ("dashboard", None if settings.dashboard_password else settings.dashboard_listen),
         ("prompts over HTTP", settings.prompts_http),
     ):
-        if address and not _is_loopback(_split(address)[0]):
+        if address and not is_loopback_host(_split(address)[0]):
             findings.append(
                 _warn(
                     f"{name} on {address} has no authentication and is not on loopback",

@@ -41,20 +41,33 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses: only this machine can connect."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def default_state_dir() -> Path:
     """Where the installation keeps its embedded Redis data, pid and control socket."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "fastagi-ivr"
 
 
-_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|secret|token)=)[^&#]*", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:\w*password|secret|token)=)[^&#]*", re.IGNORECASE)
+#: The schemes `redis_url` may have: redis-py's own, and Sentinel (fastagi.storage.sentinel).
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 
 
 def redacted_url(url: str) -> str:
     """`url` fit for a log line or a banner: its password (and ?password=) shown as ***.
 
-    redis://:s3cret@host:6379/0 -> redis://:***@host:6379/0; a URL without a
-    password comes back unchanged.
+    redis://:s3cret@host:6379/0 -> redis://:***@host:6379/0, and so for
+    redis+sentinel://:s3cret@h1:26379,h2:26379/mymaster?sentinel_password=***;
+    a URL without a password comes back unchanged.
     """
     scheme, separator, rest = url.partition("://")
     if separator:
@@ -121,6 +134,8 @@ class ServerSettings(BaseModel):
     broadcast_file: Path = Path("config/broadcast.yaml")
     metrics_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     dashboard_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
+    #: HTTP Basic password of the dashboard (IVR_DASHBOARD_PASSWORD); None: no password.
+    dashboard_password: str | None = Field(None, min_length=16)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -133,6 +148,36 @@ class ServerSettings(BaseModel):
                 " (set IVR_AMI_SECRET; the sample's CHANGE_ME is refused)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _no_open_dashboard_in_production(self) -> ServerSettings:
+        """In production a dashboard reachable from other hosts must have a password."""
+        if self.production and self.dashboard_listen and not self.dashboard_password:
+            host, _ = split_address(self.dashboard_listen)
+            if not is_loopback_host(host):
+                raise ValueError(
+                    f"production: true with dashboard_listen {self.dashboard_listen} (not"
+                    " loopback) needs dashboard_password (IVR_DASHBOARD_PASSWORD)"
+                )
+        return self
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis_scheme(cls, value: str | None) -> str | None:
+        """A typo in the scheme is an error at start, not a connection failure per call."""
+        if value is None or not value.strip():
+            return None  # "" like null: the embedded server, as an empty REDIS_URL
+        scheme, separator, _ = value.partition("://")
+        if not separator or scheme.lower() not in REDIS_SCHEMES:
+            known = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
+            found = f"the scheme {scheme + '://'!r}" if separator else "no scheme"
+            # the URL itself is not echoed: without a scheme its password cannot be found
+            raise ValueError(f"not a Redis URL: {found}; use {known}")
+        if scheme.lower() == "redis+sentinel":
+            from fastagi.storage.sentinel import parse_sentinel_url
+
+            parse_sentinel_url(value)  # a ValueError names what is wrong
+        return value
 
     @field_validator("allowed_peers")
     @classmethod
@@ -173,6 +218,7 @@ _ENV_OVERRIDES = {
     "IVR_PRODUCTION": "production",
     "IVR_METRICS_LISTEN": "metrics_listen",
     "IVR_DASHBOARD_LISTEN": "dashboard_listen",
+    "IVR_DASHBOARD_PASSWORD": "dashboard_password",
 }
 
 

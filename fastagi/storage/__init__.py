@@ -5,17 +5,34 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import redis
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from fastagi.storage.embedded import EmbeddedRedis, EmbeddedRedisError, find_server_binary
+from fastagi.storage.sentinel import (
+    SentinelTarget,
+    is_sentinel_url,
+    parse_sentinel_url,
+)
 
 __all__ = [
     "EmbeddedRedis",
     "EmbeddedRedisError",
+    "SentinelTarget",
     "find_server_binary",
     "forget_prefix",
+    "is_sentinel_url",
     "open_async_client",
+    "open_sync_client",
+    "parse_sentinel_url",
     "redis_url",
 ]
 
@@ -46,17 +63,121 @@ def open_async_client(
 
     A blocking pool: when every connection is busy (a burst of calls), a
     command waits up to `timeout` for one instead of failing at once.
+    `url` is a `redis://`, `rediss://` or `unix://` URL, or a
+    `redis+sentinel://` one (`fastagi.storage.sentinel`): then each new
+    connection asks the sentinels for the current master first, so the
+    client follows a failover by itself.
     """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "decode_responses": True,
+        "health_check_interval": 30,
+    }
+    if is_sentinel_url(url):
+        target = parse_sentinel_url(url)
+        sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
+            target.sentinels,
+            sentinel_kwargs=_sentinel_kwargs(target, timeout, AsyncRetry(NoBackoff(), 0)),
+        )
+        client: aioredis.Redis = sentinel.master_for(
+            target.master,
+            redis_class=_AsyncSentinelRedis,
+            connection_pool_class=_BlockingAsyncSentinelPool,
+            max_connections=max_connections,
+            timeout=timeout,
+            **_master_kwargs(target),
+            **options,
+        )
+        return client
     pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=timeout,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        decode_responses=True,
-        health_check_interval=30,
+        url, max_connections=max_connections, timeout=timeout, **options
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+def open_sync_client(url: str, *, timeout: float = 3.0) -> redis.Redis:
+    """A blocking Redis client for command-line checks (never on the reactor).
+
+    The same URLs and reply decoding as `open_async_client`; `timeout` bounds
+    each connect and each reply (and, for a sentinel URL, each sentinel query).
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "decode_responses": True,
+    }
+    if is_sentinel_url(url):
+        target = parse_sentinel_url(url)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            target.sentinels,
+            sentinel_kwargs=_sentinel_kwargs(target, timeout, Retry(NoBackoff(), 0)),
+        )
+        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            target.master, redis_class=_SentinelRedis, **_master_kwargs(target), **options
+        )
+        return client
+    return redis.Redis.from_url(url, **options)
+
+
+def _sentinel_kwargs(target: SentinelTarget, timeout: float, retry: Any) -> dict[str, Any]:
+    """How the sentinels themselves are reached: the same timeouts, their own credentials.
+
+    `retry` is "none": a sentinel that does not answer is skipped for the next
+    one in the list. (redis-py's default retries a refused connection ten
+    times with backoff - seconds per dead sentinel, far past a lookup's budget,
+    so a dead first sentinel would keep every new connection from the master.)
+    """
+    kwargs: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": retry,
+    }
+    if target.sentinel_username:
+        kwargs["username"] = target.sentinel_username
+    if target.sentinel_password:
+        kwargs["password"] = target.sentinel_password
+    return kwargs
+
+
+def _master_kwargs(target: SentinelTarget) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"db": target.db}
+    if target.username:
+        kwargs["username"] = target.username
+    if target.password is not None:
+        kwargs["password"] = target.password
+    return kwargs
+
+
+# redis-py offers no blocking pool for Sentinel: its SentinelConnectionPool
+# raises "Too many connections" at once when all are busy. Rather than lose
+# the burst behaviour the servers rely on (wait up to `timeout` for a free
+# connection), the two public pools are combined: BlockingConnectionPool's
+# get_connection/release (a condition with a deadline) and
+# SentinelConnectionPool's connections, which ask the sentinels for the
+# master's address on every connect and drop themselves on READONLY.
+class _BlockingAsyncSentinelPool(AsyncSentinelPool, aioredis.BlockingConnectionPool):
+    pass
+
+
+class _AsyncSentinelRedis(aioredis.Redis):
+    """A master client that also closes its connections to the sentinels."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        pool = self.connection_pool
+        if isinstance(pool, AsyncSentinelPool):
+            await pool.sentinel_manager.aclose()
+
+
+class _SentinelRedis(redis.Redis):
+    """A master client that also closes its connections to the sentinels."""
+
+    def close(self) -> None:
+        super().close()
+        pool = self.connection_pool
+        if isinstance(pool, SentinelConnectionPool):
+            pool.sentinel_manager.close()
 
 
 async def forget_prefix(client: aioredis.Redis, prefix: str) -> int:
