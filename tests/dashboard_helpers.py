@@ -174,8 +174,8 @@ class Reply:
         return json.loads(self.body)
 
 
-def _fetch(url: str, method: str) -> Reply:
-    request = urllib.request.Request(url, method=method)
+def _fetch(url: str, method: str, headers: Mapping[str, str]) -> Reply:
+    request = urllib.request.Request(url, method=method, headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
@@ -184,9 +184,9 @@ def _fetch(url: str, method: str) -> Reply:
         return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read())
 
 
-async def fetch(url: str, method: str = "GET") -> Reply:
+async def fetch(url: str, method: str = "GET", headers: Mapping[str, str] | None = None) -> Reply:
     """An HTTP request from a thread: the server answers on this test's event loop."""
-    return await asyncio.to_thread(_fetch, url, method)
+    return await asyncio.to_thread(_fetch, url, method, headers or {})
 
 
 def seconds_text(value: float | None) -> str:

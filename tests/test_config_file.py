@@ -54,3 +54,25 @@ def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
     path.write_text("host: 127.0.0.1\nport: [4573\n")
     with pytest.raises(ConfigError, match=r"server\.yaml:\d+"):
         load_settings(path, environ={})
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:8080", "10.0.0.5:8080", ":8080"])
+def test_production_refuses_a_dashboard_open_to_other_hosts_without_a_password(
+    listen: str,
+) -> None:
+    environ = {"IVR_PRODUCTION": "true", "IVR_DASHBOARD_LISTEN": listen}
+    with pytest.raises(ConfigError, match="needs dashboard_password"):
+        load_settings(environ=environ)
+    with_password = {**environ, "IVR_DASHBOARD_PASSWORD": "a long random password here"}
+    assert load_settings(environ=with_password).dashboard_password is not None
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:8080", "[::1]:8080", "localhost:8080"])
+def test_a_loopback_dashboard_needs_no_password(listen: str) -> None:
+    environ = {"IVR_PRODUCTION": "true", "IVR_DASHBOARD_LISTEN": listen}
+    assert load_settings(environ=environ).dashboard_listen == listen
+
+
+def test_a_short_dashboard_password_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="dashboard_password"):
+        load_settings(environ={"IVR_DASHBOARD_PASSWORD": "short"})

@@ -10,7 +10,9 @@ What is served (docs/dashboard.md):
     GET /api/summary         {"live": ..., "today": ..., "since": ..., "generated_at": ...}
     GET /graph/<menu>.svg    the menu drawn by fastagi.menus.drawing
 
-Anything else is a 404, any method but GET and HEAD a 405. The page loads
+Anything else is a 404, any method but GET and HEAD a 405. With a password
+(`dashboard_password`) every request needs it by HTTP Basic authentication
+(any user name; compared in constant time), else 401. The page loads
 nothing from elsewhere (it works with no internet) and its script puts data
 into the page as text only.
 
@@ -26,6 +28,9 @@ counted in a worker thread, so the calls in progress do not wait for it.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hmac
 import html
 import json
 import logging
@@ -50,6 +55,7 @@ __all__ = [
     "CACHE_SECONDS",
     "CONTENT_SECURITY_POLICY",
     "LIVE_KEYS",
+    "MIN_PASSWORD_LENGTH",
     "Dashboard",
     "DashboardUnavailable",
     "dashboard_resource",
@@ -400,15 +406,77 @@ def dashboard_resource(dashboard: Dashboard) -> Resource:
     return root
 
 
+#: A dashboard password shorter than this is refused (it would be guessable).
+MIN_PASSWORD_LENGTH: Final = 16
+
+
+class _PasswordRequired(Resource):
+    """Every path below needs the password by HTTP Basic authentication, or gets a 401."""
+
+    def __init__(self, inner: Resource, password: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(
+                f"the dashboard password must have at least {MIN_PASSWORD_LENGTH} characters"
+            )
+        self._inner = inner
+        self._password = password.encode("utf-8")
+
+    def _allowed(self, request: IRequest) -> bool:
+        header = cast(WebRequest, request).getHeader(b"authorization") or b""
+        scheme, _, encoded = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return False
+        try:
+            _user, _, given = base64.b64decode(encoded.strip(), validate=True).partition(b":")
+        except (binascii.Error, ValueError):
+            return False
+        return hmac.compare_digest(given, self._password)
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> Resource:
+        if not self._allowed(request):
+            return _Unauthorised()
+        return cast(Resource, self._inner.getChildWithDefault(path, request))  # type: ignore[no-untyped-call]
+
+    def render(self, twisted_request: IRequest) -> bytes | int:
+        if not self._allowed(twisted_request):
+            return _Unauthorised().render(twisted_request)
+        return cast("bytes | int", self._inner.render(twisted_request))  # type: ignore[no-untyped-call]
+
+
+class _Unauthorised(Resource):
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    def render(self, twisted_request: IRequest) -> bytes | int:
+        request = cast(WebRequest, twisted_request)
+        request.setHeader(b"www-authenticate", b'Basic realm="IVR dashboard", charset="UTF-8"')
+        _send(request, 401, _TEXT, b"the dashboard password is required\n", cache=b"no-store")
+        return NOT_DONE_YET
+
+
 def listen_dashboard(
-    dashboard: Dashboard, host: str, port: int, reactor: IReactorTCP | None = None
+    dashboard: Dashboard,
+    host: str,
+    port: int,
+    reactor: IReactorTCP | None = None,
+    *,
+    password: str | None = None,
 ) -> IListeningPort:
-    """Serve the dashboard on host:port (port 0: any free one, see ``getHost()``)."""
+    """Serve the dashboard on host:port (port 0: any free one, see ``getHost()``).
+
+    With `password`, every request must carry it (HTTP Basic, any user name).
+    """
     if reactor is None:
         from twisted.internet import reactor as installed
 
         reactor = cast(IReactorTCP, installed)
-    site = Site(dashboard.resource(), parsePOSTFormSubmission=False)  # type: ignore[no-untyped-call]
+    root = dashboard.resource()
+    if password is not None:
+        root = _PasswordRequired(root, password)
+    site = Site(root, parsePOSTFormSubmission=False)  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     # Site is a ServerFactory; Twisted's annotation wants its protocol's generic parameter.
     return reactor.listenTCP(port, site, interface=host)  # type: ignore[arg-type]

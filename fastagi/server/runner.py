@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastagi.config import ServerSettings, redacted_url, split_address
+from fastagi.config import ServerSettings, is_loopback_host, redacted_url, split_address
 from fastagi.logs import configure_logging
 from fastagi.server.reactor import install_asyncio_reactor
 
@@ -116,15 +116,20 @@ def _serve_metrics(address: str) -> tuple[Metrics, str]:
 
 
 def _serve_dashboard(
-    address: str, server: RunningServer, redis_url: str, prefix: str
+    settings: ServerSettings, server: RunningServer, redis_url: str
 ) -> tuple[Callable[[], Awaitable[None]], str]:
     """Open the dashboard on host:port: what closes it and a line for the banner."""
     from fastagi.analytics.dashboard import Dashboard, listen_dashboard
     from fastagi.storage import open_async_client
 
+    address = settings.dashboard_listen or "127.0.0.1:0"
     redis = open_async_client(redis_url, timeout=5.0)
-    dashboard = Dashboard(server.status, lambda: server.registry.current, redis, prefix)
-    listening = listen_dashboard(dashboard, *split_address(address))
+    menus = server.registry
+    dashboard = Dashboard(server.status, lambda: menus.current, redis, settings.redis_prefix)
+    host, port = split_address(address)
+    listening = listen_dashboard(dashboard, host, port, password=settings.dashboard_password)
+    if settings.dashboard_password is None and not is_loopback_host(host):
+        log.warning("the dashboard on %s has no password: set IVR_DASHBOARD_PASSWORD", address)
 
     async def close() -> None:
         stopped = listening.stopListening()
@@ -132,7 +137,8 @@ def _serve_dashboard(
             await stopped.asFuture(asyncio.get_running_loop())
         await redis.aclose()
 
-    return close, f"Dashboard: {_url(address, listening)}/"
+    locked = " (password required)" if settings.dashboard_password else ""
+    return close, f"Dashboard: {_url(address, listening)}/{locked}"
 
 
 def run_forever(settings: ServerSettings) -> int:
@@ -177,9 +183,7 @@ def run_forever(settings: ServerSettings) -> int:
                 reactor.callWhenRunning(pipeline.start)
                 close_dashboard = None
                 if settings.dashboard_listen:
-                    close_dashboard, line = _serve_dashboard(
-                        settings.dashboard_listen, server, url, settings.redis_prefix
-                    )
+                    close_dashboard, line = _serve_dashboard(settings, server, url)
                     prompts += "\n" + line
                 if settings.prompts_http and settings.sounds_dir is not None:
                     prompts += "\n" + _serve_sounds(settings.prompts_http, settings.sounds_dir)

@@ -11,6 +11,7 @@ its banner names.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import signal
 import socket
@@ -59,8 +60,8 @@ def demo() -> MenuSet:
     return load_menus(REPO / "ivr_menus")
 
 
-def _serve(dashboard: Dashboard) -> tuple[IListeningPort, str]:
-    listening = listen_dashboard(dashboard, "127.0.0.1", 0)
+def _serve(dashboard: Dashboard, password: str | None = None) -> tuple[IListeningPort, str]:
+    listening = listen_dashboard(dashboard, "127.0.0.1", 0, password=password)
     address = listening.getHost()
     assert isinstance(address, IPv4Address)
     return listening, f"http://127.0.0.1:{address.port}"
@@ -310,6 +311,58 @@ def test_public_figures_fold_entries_longer_than_a_key() -> None:
         "contacts": 1,
         "funnel": [{"menu": "m", "node": "n", "digits": {"1": 2, "#": 1}, "longer_entries": 4}],
     }
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_a_dashboard_with_a_password_shows_nothing_without_it(demo: MenuSet) -> None:
+    paths = ("/", "/api/summary", "/graph/main.svg", "/nope")
+    refused_headers = [
+        {},
+        _basic("admin", "wrong password, long enough"),
+        _basic("admin", PASSWORD[:-1]),
+        {"Authorization": f"Bearer {PASSWORD}"},
+        {"Authorization": "Basic !!!not base64!!!"},
+    ]
+
+    async def scenario() -> tuple[list[Reply], list[Reply]]:
+        status = {"active_calls": 1, "calls_total": 3}
+        dashboard = Dashboard(lambda: status, lambda: demo, None, "x:", cache_seconds=60)
+        listening, base = _serve(dashboard, password=PASSWORD)
+        try:
+            refused = [
+                await fetch(base + path, headers=headers)
+                for path in paths
+                for headers in refused_headers
+            ]
+            allowed = [
+                await fetch(base + path, headers=_basic(user, PASSWORD))
+                for path, user in (("/", "admin"), ("/graph/main.svg", ""))
+            ]
+        finally:
+            await _stop(listening)
+        return refused, allowed
+
+    refused, allowed = run_on_reactor_loop(scenario())
+
+    for reply in refused:
+        assert reply.status == 401
+        assert reply.headers["www-authenticate"].startswith('Basic realm="IVR dashboard"')
+        assert reply.body == b"the dashboard password is required\n"
+    assert [reply.status for reply in allowed] == [200, 200]
+    assert b"<title>IVR dashboard</title>" in allowed[0].body
+
+
+def test_a_short_dashboard_password_is_refused(demo: MenuSet) -> None:
+    dashboard = Dashboard(lambda: {}, lambda: demo, None, "x:")
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        listen_dashboard(dashboard, "127.0.0.1", 0, password="short")
 
 
 def _free_port() -> int:
