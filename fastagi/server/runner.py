@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -235,11 +234,6 @@ def run_forever(settings: ServerSettings) -> int:
             host, port = server.address
             menus = sorted(server.registry.current)
             print(_banner(host, port, url, menus, prompts), flush=True)
-            # What start-up built (menus, Twisted, pydantic models) lives as long as the
-            # process: kept out of the collector's scans, a full collection during a
-            # burst of calls walks only the calls' objects.
-            gc.collect()
-            gc.freeze()
             reactor.run()
     except EmbeddedRedisError as exc:
         print(f"ivr serve: {exc}", file=sys.stderr)
