@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from fastagi.testing import (
     AsteriskEmulator,
@@ -27,6 +27,7 @@ from fastagi.testing import (
     Command,
     CommandHandler,
     CommandTable,
+    Dialplan,
     Outcome,
     default_commands,
 )
@@ -49,18 +50,49 @@ __all__ = [
 CALL_WALL_LIMIT = 60.0
 
 
+#: AGISTATUS of a call the server ended by closing the socket.
+CLOSED_BY_SERVER: Final = frozenset({"SUCCESS"})
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """One call of a demo menu: script path, caller number, caller input, expected commands."""
+    """One call of a demo menu: script path, caller number, caller input, expected commands.
+
+    `callerid` may hold `{n}`, replaced by the call's number in the run (a
+    new caller each time). `agi_statuses`: the AGISTATUS values that count
+    as done right (HANGUP too for calls the caller or the menu hangs up).
+    """
 
     script: str
     callerid: str
     caller_input: str
     expected: tuple[str, ...] = ()
+    agi_statuses: frozenset[str] = CLOSED_BY_SERVER
 
     def caller(self) -> CallerScript:
         """The caller's script (parsed once; a CallerScript is reusable across calls)."""
         return _parsed_script(self.caller_input)
+
+    def callerid_for(self, index: int) -> str:
+        return self.callerid.format(n=index) if "{n" in self.callerid else self.callerid
+
+    def problem(self, result: CallResult) -> str | None:
+        """Why the call does not count as done right, or None when it does."""
+        if result.error is not None:
+            return result.error.partition(":")[0]
+        if result.stuck:
+            return "stuck (no command and no close within the wall limit)"
+        if not result.server_closed:
+            return "server did not close the call"
+        expected = self.expected
+        if expected and tuple(result.command_lines) != expected:
+            return f"{len(result.command_lines)} commands instead of the expected {len(expected)}"
+        if result.agi_status not in self.agi_statuses:
+            return f"AGISTATUS={result.agi_status}"
+        status = result.variables.get("IVRSTATUS")
+        if status in ("FAILED", "NOTFOUND"):
+            return f"IVRSTATUS={status}"
+        return None
 
 
 @functools.lru_cache(maxsize=16)
@@ -68,24 +100,16 @@ def _parsed_script(text: str) -> CallerScript:
     return CallerScript.parse(text)
 
 
-def new_emulator(commands: CommandTable | None = None) -> AsteriskEmulator:
-    """An emulator for load: every sound file exists, generous connect and wall limits."""
-    return AsteriskEmulator(commands=commands, connect_timeout=10.0, wall_limit=CALL_WALL_LIMIT)
+def new_emulator(
+    commands: CommandTable | None = None, dialplan: Dialplan | None = None
+) -> AsteriskEmulator:
+    """An emulator for load: every sound file exists, generous connect and wall limits.
 
-
-def problem(result: CallResult, expected: tuple[str, ...]) -> str | None:
-    """Why the call does not count as done right, or None when it does."""
-    if result.error is not None:
-        return result.error.partition(":")[0]
-    if result.stuck:
-        return "stuck (no command and no close within the wall limit)"
-    if not result.server_closed:
-        return "server did not close the call"
-    if expected and tuple(result.command_lines) != expected:
-        return f"{len(result.command_lines)} commands instead of the expected {len(expected)}"
-    if result.agi_status != "SUCCESS":
-        return f"AGISTATUS={result.agi_status}"
-    return None
+    With `dialplan`, the menus' GOSUBs (queue, voicemail, transfer) run its subroutines.
+    """
+    return AsteriskEmulator(
+        commands=commands, connect_timeout=10.0, wall_limit=CALL_WALL_LIMIT, dialplan=dialplan
+    )
 
 
 @dataclass
@@ -100,9 +124,9 @@ class Tally:
     by_command: list[list[float]] = field(default_factory=list)
     """Overheads by command position: by_command[0] is env block -> first command."""
 
-    def add(self, result: CallResult, expected: tuple[str, ...]) -> None:
+    def add(self, result: CallResult, scenario: Scenario) -> None:
         self.command_counts[len(result.command_lines)] += 1
-        reason = problem(result, expected)
+        reason = scenario.problem(result)
         if reason is None:
             self.completed += 1
             self.timings.extend(result.timings)
@@ -128,14 +152,19 @@ class Tally:
 
 
 async def place(
-    emulator: AsteriskEmulator, host: str, port: int, scenario: Scenario, **extra: Any
+    emulator: AsteriskEmulator,
+    host: str,
+    port: int,
+    scenario: Scenario,
+    index: int = 0,
+    **extra: Any,
 ) -> CallResult:
-    """One call of the scenario."""
+    """One call of the scenario; `index` is the call's number in the run."""
     return await emulator.place_call(
         host,
         port,
         script=scenario.script,
-        callerid=scenario.callerid,
+        callerid=scenario.callerid_for(index),
         caller=scenario.caller(),
         **extra,
     )
@@ -167,7 +196,7 @@ async def closed_loop(
             except Exception as exc:  # a generator bug must show as failed calls
                 tally.add_error(exc)
                 continue
-            tally.add(result, scenario.expected)
+            tally.add(result, scenario)
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, calls)))))
@@ -195,8 +224,8 @@ class Segment:
 
 
 #: What `paced` reports per call: the segment's name, the start in seconds from
-#: the first call, and the result (or the exception the generator hit).
-CallRecorder = Callable[[str, float, "CallResult | BaseException"], None]
+#: the first call, its scenario, and the result (or the exception the generator hit).
+CallRecorder = Callable[[str, float, "Scenario", "CallResult | BaseException"], None]
 
 
 @dataclass(frozen=True)
@@ -213,26 +242,28 @@ async def paced(
     emulator: AsteriskEmulator,
     host: str,
     port: int,
-    scenario: Scenario,
+    scenarios: Sequence[Scenario],
     segments: Sequence[Segment],
     record: CallRecorder,
     **extra: Any,
 ) -> PacedRun:
     """Start calls on the schedule of `segments`, each on its own; wait for all to end.
 
-    Every call's result (or exception) goes to `record`; `extra` goes to
+    Call i is of `scenarios[i % len(scenarios)]` (a mix takes turns). Every
+    call's result (or exception) goes to `record`; `extra` goes to
     `AsteriskEmulator.place_call` (reply_delay makes calls last longer).
     """
     loop = asyncio.get_running_loop()
 
-    async def one(segment: str, at: float) -> None:
+    async def one(segment: str, at: float, index: int) -> None:
+        scenario = scenarios[index % len(scenarios)]
         try:
             result: CallResult | BaseException = await place(
-                emulator, host, port, scenario, **extra
+                emulator, host, port, scenario, index, **extra
             )
         except Exception as exc:  # a generator bug must show as a failed call
             result = exc
-        record(segment, at, result)
+        record(segment, at, scenario, result)
 
     tasks: list[asyncio.Task[None]] = []
     max_lag = 0.0
@@ -249,7 +280,7 @@ async def paced(
             now = loop.time()
             max_lag = max(max_lag, now - due)
             last = now
-            tasks.append(asyncio.create_task(one(segment.name, now - began)))
+            tasks.append(asyncio.create_task(one(segment.name, now - began, len(tasks))))
         segment_start += total / segment.rate
     await asyncio.gather(*tasks)
     return PacedRun(len(tasks), last - began, loop.time() - began, max_lag)
@@ -259,22 +290,28 @@ async def open_loop(
     emulator: AsteriskEmulator,
     host: str,
     port: int,
-    scenario: Scenario,
+    scenarios: Scenario | Sequence[Scenario],
     *,
     rate: float,
     seconds: float,
     tally: Tally | None = None,
 ) -> OpenLoopRun:
-    """Start one call every 1/rate s for `seconds` s, each on its own; wait for all to end."""
-    tally = Tally() if tally is None else tally
+    """Start one call every 1/rate s for `seconds` s, each on its own; wait for all to end.
 
-    def record(_segment: str, _at: float, result: CallResult | BaseException) -> None:
+    With several scenarios the calls take turns (see `paced`).
+    """
+    tally = Tally() if tally is None else tally
+    mix = (scenarios,) if isinstance(scenarios, Scenario) else tuple(scenarios)
+
+    def record(
+        _segment: str, _at: float, scenario: Scenario, result: CallResult | BaseException
+    ) -> None:
         if isinstance(result, BaseException):
             tally.add_error(result)
         else:
-            tally.add(result, scenario.expected)
+            tally.add(result, scenario)
 
-    run = await paced(emulator, host, port, scenario, [Segment("steady", rate, seconds)], record)
+    run = await paced(emulator, host, port, mix, [Segment("steady", rate, seconds)], record)
     return OpenLoopRun(tally, run.started, run.start_span, run.wall, run.max_lag)
 
 
@@ -347,7 +384,8 @@ async def hold(
             if exc is not None:
                 failures[f"{type(exc).__name__}: {exc}"] += 1
             else:
-                failures[problem(task.result(), ()) or "call ended while it should hold"] += 1
+                reason = scenario.problem(task.result())
+                failures[reason or "call ended while it should hold"] += 1
         watch.changed.set()
 
     async def wait_change(deadline: float) -> bool:

@@ -165,6 +165,8 @@ def bench_prompts_command(
 @click.option("--rate", type=click.FloatRange(min=0.1), default=100.0, show_default=True,
               help="Calls started per second.")  # fmt: skip
 @click.option("--sample-every", type=click.FloatRange(min=0.5), default=10.0, show_default=True)
+@click.option("--workload", type=click.Choice(["demo-mix", "single"]), default="demo-mix",
+              show_default=True, help="The demo centre's mix of calls, or one call.")  # fmt: skip
 @click.option(
     "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
     default=Path("docs/benchmarks.md"), show_default=True,
@@ -172,8 +174,8 @@ def bench_prompts_command(
 @click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def soak_command(
-    minutes: float, rate: float, sample_every: float, docs_path: Path, write_docs: bool,
-    as_json: bool,
+    minutes: float, rate: float, sample_every: float, workload: str, docs_path: Path,
+    write_docs: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """The shipped server at a steady rate for minutes: failed calls, memory and file
     descriptors sampled (no growth after the warm-up means no leak)."""
@@ -181,12 +183,15 @@ def soak_command(
     from fastagi.bench.soak import BEGIN, END, markdown, run_soak
 
     result = run_soak(
-        minutes=minutes, rate=rate, sample_every=sample_every,
+        minutes=minutes, rate=rate, sample_every=sample_every, workload=workload,
         progress=lambda message: click.echo(message, err=True),
     )  # fmt: skip
     text = markdown(result)
     if write_docs:
-        command = f"ivr bench soak --minutes {minutes:g} --rate {rate:g} --write-docs"
+        command = (
+            f"ivr bench soak --minutes {minutes:g} --rate {rate:g} --workload {workload}"
+            " --write-docs"
+        )
         write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
     click.echo(json.dumps(result, indent=2) if as_json else text)
 
@@ -202,6 +207,8 @@ def soak_command(
               help="How long each call lasts (spread over its commands).")  # fmt: skip
 @click.option("--max-calls", type=click.IntRange(min=1),
               help="The server's call limit [default: 2.5x the calls up at --rate].")  # fmt: skip
+@click.option("--workload", type=click.Choice(["demo-mix", "single"]), default="demo-mix",
+              show_default=True, help="The demo centre's mix of calls, or one call.")  # fmt: skip
 @click.option(
     "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
     default=Path("docs/benchmarks.md"), show_default=True,
@@ -210,8 +217,8 @@ def soak_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def spike_command(
     rate: float, factor: float, spike_seconds: float, steady_seconds: float,
-    call_seconds: float, max_calls: int | None, docs_path: Path, write_docs: bool,
-    as_json: bool,
+    call_seconds: float, max_calls: int | None, workload: str, docs_path: Path,
+    write_docs: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """A steady rate, then --factor times it for --spike-seconds, then the steady rate:
     calls over the limit must be refused fast (BUSY), none may fail, and the admitted
@@ -219,7 +226,7 @@ def spike_command(
     from fastagi.bench.report import write_section
     from fastagi.bench.spike import BEGIN, END, SpikePlan, markdown, run_spike
 
-    plan = SpikePlan(rate, factor, spike_seconds, steady_seconds, call_seconds, max_calls)
+    plan = SpikePlan(rate, factor, spike_seconds, steady_seconds, call_seconds, max_calls, workload)
     result = run_spike(plan, progress=lambda message: click.echo(message, err=True))
     text = markdown(result)
     if write_docs:

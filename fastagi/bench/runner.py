@@ -366,7 +366,7 @@ async def _probe(ctx: _Context, ours: ChildServer) -> _load.Scenario:
     await _load.place(emulator, "127.0.0.1", ours.port, base)
     first = await _load.place(emulator, "127.0.0.1", ours.port, base)
     second = await _load.place(emulator, "127.0.0.1", ours.port, base)
-    reason = _load.problem(first, ())
+    reason = base.problem(first)
     if reason is not None:
         raise BenchError(
             f"the scenario call against our server failed: {reason}\n"
@@ -443,7 +443,7 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
     idle: dict[str, int] = {}
     for name, child in servers.items():
         check = await _load.place(emulator, "127.0.0.1", child.port, scenario)
-        reason = _load.problem(check, scenario.expected)
+        reason = scenario.problem(check)
         if reason is not None:
             raise BenchError(
                 f"{name}: the verification call failed: {reason}\n"

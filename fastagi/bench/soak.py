@@ -1,7 +1,8 @@
 """`ivr bench soak`: the shipped server at a steady rate for minutes, watched for leaks.
 
 Our server (caller lookups and the event stream on, its embedded Redis)
-takes the bench's demo call at `rate` calls per second for `minutes`; every
+takes the demo call centre's mix of calls (fastagi.bench.mix; or the single
+call of `ivr bench`) at `rate` calls per second for `minutes`; every
 `sample_every` seconds its resident memory and open file descriptors are
 read from /proc. After the warm-up (the first fifth of the run, at least a
 minute when the run is long enough) memory and descriptors must not keep
@@ -15,13 +16,15 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from fastagi.bench import _load
 from fastagi.bench._procs import ChildServer
 from fastagi.bench._shipped import shipped_server
 from fastagi.bench._stats import percentiles_ms
+from fastagi.bench.mix import prepare_workload, workload_env
+from fastagi.testing import AsteriskEmulator
 
 __all__ = ["BEGIN", "END", "markdown", "run_soak"]
 
@@ -48,23 +51,35 @@ def run_soak(
     minutes: float,
     rate: float,
     sample_every: float = 10.0,
+    workload: str = "demo-mix",
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Run the soak and return its figures (see the module docstring)."""
-    with shipped_server("soak") as child:
-        progress(f"soak: {rate:g} calls/s for {minutes:g} min, sampled every {sample_every:g} s")
-        return asyncio.run(_soak(child, minutes, rate, sample_every))
+    with shipped_server("soak", env=workload_env(workload)) as child:
+        progress(
+            f"soak: {workload}, {rate:g} calls/s for {minutes:g} min,"
+            f" sampled every {sample_every:g} s"
+        )
+        emulator, scenarios = prepare_workload(child, workload)
+        result = asyncio.run(_soak(child, emulator, scenarios, minutes, rate, sample_every))
+        return {"workload": workload, **result}
 
 
-async def _soak(child: ChildServer, minutes: float, rate: float, every: float) -> dict[str, Any]:
-    scenario = _load.Scenario("main", "+79160000077", "2,2")
-    emulator = _load.new_emulator()
-    await _load.place(emulator, "127.0.0.1", child.port, scenario)  # a known caller from now
+async def _soak(
+    child: ChildServer,
+    emulator: AsteriskEmulator,
+    scenarios: Sequence[_load.Scenario],
+    minutes: float,
+    rate: float,
+    every: float,
+) -> dict[str, Any]:
+    for scenario in scenarios:  # every number known from now (but the new ones)
+        await _load.place(emulator, "127.0.0.1", child.port, scenario)
     samples: list[tuple[float, int, int]] = []
     watcher = asyncio.ensure_future(_watch(child, every, samples))
     try:
         run = await _load.open_loop(
-            emulator, "127.0.0.1", child.port, scenario, rate=rate, seconds=minutes * 60
+            emulator, "127.0.0.1", child.port, scenarios, rate=rate, seconds=minutes * 60
         )
     finally:
         watcher.cancel()
@@ -98,8 +113,8 @@ def markdown(result: dict[str, Any]) -> str:
         [
             "### Soak",
             "",
-            f"{result['calls']} calls at {result['rate']:g}/s for {result['minutes']:g} min"
-            f" against the shipped server (lookups and event stream on):"
+            f"{result['calls']} calls ({result['workload']}) at {result['rate']:g}/s for"
+            f" {result['minutes']:g} min against the shipped server (lookups and event stream on):"
             f" {result['completed']} completed, {result['failed']} failed.",
             "",
             "| | after warm-up | end | max | growth |",

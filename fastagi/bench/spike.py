@@ -1,15 +1,16 @@
 """`ivr bench spike`: ten times the rate for 30 s against a call limit, and the way back.
 
 The shipped server (lookups and event stream on) runs with `max_calls` set.
-Calls of the demo menu, each lasting about `call_seconds` (the emulator
-waits before every reply, as a caller listening to prompts would), start at
+Calls of the demo call centre's mix (fastagi.bench.mix; or the single call
+of `ivr bench`), each lasting about `call_seconds` (the emulator waits
+before every reply, as a caller listening to prompts would), start at
 `rate`/s, then at `factor` x `rate`/s for `spike_seconds`, then at `rate`/s
 again. The steady rate keeps the server well under its limit; the spike
 asks for several times the limit.
 
 Every call is sorted into one kind:
 
-- completed: the menu's exact commands, the server closed the call;
+- completed: ended cleanly by the server (the single call: its exact commands);
 - refused: told IVRSTATUS=BUSY at once and closed (Asterisk's dialplan
   fallback takes it) - the polite way to shed load;
 - failed: anything else (stuck, wrong commands, a reset, an error).
@@ -35,8 +36,9 @@ from fastagi.bench import _load
 from fastagi.bench._procs import ChildServer, raise_own_fd_limit
 from fastagi.bench._shipped import shipped_server
 from fastagi.bench._stats import MIB, percentiles_ms, share
+from fastagi.bench.mix import prepare_workload, workload_env
 from fastagi.bench.runner import generator_gc_paused
-from fastagi.testing import CallResult
+from fastagi.testing import AsteriskEmulator, CallResult
 
 __all__ = ["BEGIN", "END", "SpikePlan", "classify", "markdown", "run_spike"]
 
@@ -47,6 +49,9 @@ END: Final = "<!-- ivr-bench:spike:end -->"
 ADMITTED_P99_TARGET_MS: Final = 5.0
 
 PHASES: Final = ("before", "spike", "after")
+#: A call's length is spread over this many replies (the single call has six;
+#: the mix's calls have three to ten, so their lengths vary around it).
+COMMANDS_PER_CALL: Final = 6
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class SpikePlan:
     steady_seconds: float = 20.0
     call_seconds: float = 3.0
     max_calls: int | None = None
+    workload: str = "demo-mix"
 
     @property
     def limit(self) -> int:
@@ -76,11 +82,12 @@ class SpikePlan:
         return (
             f"ivr bench spike --rate {self.rate:g} --factor {self.factor:g}"
             f" --spike-seconds {self.spike_seconds:g} --steady-seconds {self.steady_seconds:g}"
-            f" --call-seconds {self.call_seconds:g} --max-calls {self.limit} --write-docs"
+            f" --call-seconds {self.call_seconds:g} --max-calls {self.limit}"
+            f" --workload {self.workload} --write-docs"
         )
 
 
-def classify(result: CallResult, expected: tuple[str, ...]) -> str:
+def classify(result: CallResult, scenario: _load.Scenario) -> str:
     """ "completed", "refused" or the reason the call failed."""
     if (
         result.error is None
@@ -89,7 +96,7 @@ def classify(result: CallResult, expected: tuple[str, ...]) -> str:
         and result.variables.get("IVRSTATUS") == "BUSY"
     ):
         return "refused"
-    return _load.problem(result, expected) or "completed"
+    return scenario.problem(result) or "completed"
 
 
 @dataclass
@@ -100,12 +107,12 @@ class _Phase:
     refusal_s: list[float] = field(default_factory=list)
     refused_at: list[float] = field(default_factory=list)
 
-    def add(self, at: float, result: CallResult | BaseException, expected: tuple[str, ...]) -> None:
+    def add(self, at: float, scenario: _load.Scenario, result: CallResult | BaseException) -> None:
         self.started += 1
         if isinstance(result, BaseException):
             self.kinds[f"{type(result).__name__}: {result}"] += 1
             return
-        kind = classify(result, expected)
+        kind = classify(result, scenario)
         self.kinds[kind] += 1
         if kind == "completed":
             self.admitted_command_s.extend(result.timings)
@@ -135,7 +142,7 @@ def run_spike(plan: SpikePlan, progress: Callable[[str], None] = lambda _: None)
     """Run the spike against the shipped server and return its figures."""
     raise_own_fd_limit(8 * plan.limit + 1024)
     with _pinned() as (server_cpu, generator_cpu):
-        env = {"IVR_MAX_CALLS": str(plan.limit)}
+        env = {"IVR_MAX_CALLS": str(plan.limit), **workload_env(plan.workload)}
         with shipped_server("spike", env=env, cpu=server_cpu) as child:
             progress(
                 f"spike: {plan.rate:g}/s for {plan.steady_seconds:g} s,"
@@ -143,7 +150,8 @@ def run_spike(plan: SpikePlan, progress: Callable[[str], None] = lambda _: None)
                 f" {plan.rate:g}/s for {plan.steady_seconds:g} s;"
                 f" calls of ~{plan.call_seconds:g} s; max_calls {plan.limit}"
             )
-            result = asyncio.run(_spike(child, plan))
+            emulator, scenarios = prepare_workload(child, plan.workload)
+            result = asyncio.run(_spike(child, plan, emulator, scenarios))
     result["pinning"] = {"server_cpu": server_cpu, "generator_cpu": generator_cpu}
     return result
 
@@ -163,17 +171,20 @@ def _pinned() -> Iterator[tuple[int | None, int | None]]:
         os.sched_setaffinity(0, previous)
 
 
-async def _spike(child: ChildServer, plan: SpikePlan) -> dict[str, Any]:
-    emulator = _load.new_emulator()
-    probe = _load.Scenario("main", "+79160000077", "2,2")
-    await _load.place(emulator, "127.0.0.1", child.port, probe)  # a known caller from now
-    first = await _load.place(emulator, "127.0.0.1", child.port, probe)
-    expected = tuple(first.command_lines)
-    scenario = _load.Scenario(probe.script, probe.callerid, probe.caller_input, expected)
+async def _spike(
+    child: ChildServer,
+    plan: SpikePlan,
+    emulator: AsteriskEmulator,
+    scenarios: tuple[_load.Scenario, ...],
+) -> dict[str, Any]:
+    for scenario in scenarios:  # every number known from now (but the new ones)
+        await _load.place(emulator, "127.0.0.1", child.port, scenario)
     phases = {name: _Phase() for name in PHASES}
 
-    def record(segment: str, at: float, result: CallResult | BaseException) -> None:
-        phases[segment].add(at, result, expected)
+    def record(
+        segment: str, at: float, scenario: _load.Scenario, result: CallResult | BaseException
+    ) -> None:
+        phases[segment].add(at, scenario, result)
 
     segments = plan.segments()
     cpu_samples: list[tuple[float, float, float]] = []
@@ -183,8 +194,8 @@ async def _spike(child: ChildServer, plan: SpikePlan) -> dict[str, Any]:
     try:
         with generator_gc_paused():
             run = await _load.paced(
-                emulator, "127.0.0.1", child.port, scenario, segments, record,
-                reply_delay=plan.call_seconds / max(1, len(expected)),
+                emulator, "127.0.0.1", child.port, scenarios, segments, record,
+                reply_delay=plan.call_seconds / COMMANDS_PER_CALL,
             )  # fmt: skip
     finally:
         gc.unfreeze()
@@ -209,7 +220,7 @@ async def _spike(child: ChildServer, plan: SpikePlan) -> dict[str, Any]:
             "steady_seconds": plan.steady_seconds,
             "call_seconds": plan.call_seconds,
             "max_calls": plan.limit,
-            "commands_per_call": len(expected),
+            "workload": plan.workload,
         },
         "command": plan.command(),
         "phases": summaries,
@@ -260,8 +271,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "### Spike",
         "",
-        f"max_calls {plan['max_calls']}; calls of ~{plan['call_seconds']:g} s"
-        f" ({plan['commands_per_call']} commands); {plan['rate']:g}/s for"
+        f"max_calls {plan['max_calls']}; {plan['workload']} calls of"
+        f" ~{plan['call_seconds']:g} s; {plan['rate']:g}/s for"
         f" {plan['steady_seconds']:g} s, then {plan['rate'] * plan['factor']:g}/s"
         f" ({plan['factor']:g}x) for {plan['spike_seconds']:g} s, then {plan['rate']:g}/s"
         f" for {plan['steady_seconds']:g} s. {result['calls']} calls, {result['failed']} failed.",

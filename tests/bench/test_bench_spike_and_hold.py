@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from fastagi.bench._load import Scenario
 from fastagi.bench.cli import bench_command
 from fastagi.bench.spike import classify
 from fastagi.testing import CallResult
 
 EXPECTED = ("ANSWER", 'STREAM FILE ivr/welcome ""')
+SCENARIO = Scenario("main", "+79161234567", "", EXPECTED)
 
 
 def _json_of(args: list[str]) -> dict[str, Any]:
@@ -35,11 +37,11 @@ def _result(lines: list[str], **fields: Any) -> CallResult:
 
 def test_a_busy_answer_is_a_refusal_not_a_failure() -> None:
     refused = _result(['SET VARIABLE IVRSTATUS "BUSY"'], variables={"IVRSTATUS": "BUSY"})
-    assert classify(refused, EXPECTED) == "refused"
+    assert classify(refused, SCENARIO) == "refused"
 
 
 def test_the_menu_commands_complete_a_call() -> None:
-    assert classify(_result(list(EXPECTED)), EXPECTED) == "completed"
+    assert classify(_result(list(EXPECTED)), SCENARIO) == "completed"
 
 
 @pytest.mark.parametrize(
@@ -52,7 +54,7 @@ def test_the_menu_commands_complete_a_call() -> None:
     ],
 )
 def test_anything_else_is_a_failure(result: CallResult) -> None:
-    assert classify(result, EXPECTED) not in ("completed", "refused")
+    assert classify(result, SCENARIO) not in ("completed", "refused")
 
 
 @pytest.mark.system
