@@ -1,8 +1,8 @@
 """Fuzzing the AGI codec: env lines, reply lines and whole streams of arbitrary bytes.
 
 Only the codec's documented error (`ProtocolError`) may come out. The budget
-is a few hundred examples a run; `IVR_FUZZ=long` raises it to thousands
-(docs/security-tests.md). The corpus in corpus/*.txt is replayed every run,
+is a few hundred examples a run; `IVR_FUZZ=long` raises it to 100,000 per
+property, `IVR_FUZZ_EXAMPLES=<n>` to any number (docs/security-tests.md). The corpus in corpus/*.txt is replayed every run,
 whole and in every chunking, and must give the same events either way.
 """
 
@@ -25,8 +25,9 @@ from fastagi.agi import (
 )
 
 LONG = os.environ.get("IVR_FUZZ") == "long"
+EXAMPLES = int(os.environ.get("IVR_FUZZ_EXAMPLES") or (100_000 if LONG else 300))
 BUDGET = settings(
-    max_examples=5000 if LONG else 300,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
