@@ -131,7 +131,8 @@ def start_server(
         if callers is not None:
             callers.lookup_timer = metrics.observe_lookup
     router = Router()
-    router.add(FaxResultRoute(sink, callers))
+    # The fax result runs on the menu call's own channel (a hangup handler): not a new call.
+    router.add(FaxResultRoute(sink, callers), counted=False)
     if callers is not None:  # the outbound calls' own reports (dialplan/ivr-outbound.conf)
         from fastagi.outbound.results import OutboundResultRoute, OutboundResults
 

@@ -49,8 +49,8 @@ class Router:
         self._routes: list[tuple[Route, bool]] = []
 
     def add(self, route: Route, *, counted: bool = True) -> None:
-        """Add a route; `counted=False` for the dialplan's own reports (outbound/result):
-        they are no caller's call, so they raise no call_start/call_end events."""
+        """Add a route; `counted=False` for the dialplan's own reports (outbound/result,
+        fax/result): they are no new call, so they raise no call_start/call_end events."""
         self._routes.append((route, counted))
 
     def add_pattern(self, pattern: str, handler: Handler) -> None:

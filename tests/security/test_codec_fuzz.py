@@ -2,8 +2,9 @@
 
 Only the codec's documented error (`ProtocolError`) may come out. The budget
 is a few hundred examples a run; `IVR_FUZZ=long` raises it to 100,000 per
-property, `IVR_FUZZ_EXAMPLES=<n>` to any number (docs/security-tests.md). The corpus in corpus/*.txt is replayed every run,
-whole and in every chunking, and must give the same events either way.
+property, `IVR_FUZZ_EXAMPLES=<n>` to any number (docs/security-tests.md).
+The corpus in corpus/*.txt is replayed every run, whole and in every
+chunking, and must give the same events either way.
 """
 
 from __future__ import annotations
