@@ -113,6 +113,8 @@ class SimulationResult:
     digits: str
     duration_s: float
     options_taken: list[tuple[str, str, str]] = field(default_factory=list)
+    #: AGI commands the server sent on the call.
+    commands: int = 0
     #: What the lookup found: number, segment, menu and its layer, new, degraded.
     lookup: dict[str, str] = field(default_factory=dict)
 
@@ -204,6 +206,7 @@ async def simulate_calls(
                     duration_s=round(record.virtual_duration, 3),
                     options_taken=_options_taken(recorder, record.uniqueid),
                     lookup=dict(caller_events[0].data) if caller_events else {},
+                    commands=len(record.command_lines),
                 )
             )
     finally:

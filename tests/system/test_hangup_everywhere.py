@@ -19,7 +19,8 @@ from fastagi.server.reactor import run_on_reactor_loop
 from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
 
 REPO = Path(__file__).resolve().parents[2]
-#: Commands a demo scenario's call sends at most (the longest is under this).
+#: A hangup is tried at each of the first this many commands; every demo
+#: scenario's call sends fewer (checked below), so that is every command.
 MAX_COMMANDS = 24
 
 pytestmark = pytest.mark.system
@@ -51,6 +52,13 @@ def test_a_hangup_at_any_command_ends_every_scenario_cleanly(
     caplog.set_level(logging.ERROR, logger="fastagi")
     results: list[SimulationResult] = run_on_reactor_loop(simulate_calls(menus, calls))
     assert len(results) == len(calls) > 1000
+    # With the hangup due at the last command tried, every call had ended before it.
+    last = [
+        (call.menu, call.input, r.commands)
+        for call, r in zip(calls, results, strict=True)
+        if call.hangup_at_command == MAX_COMMANDS and r.commands >= MAX_COMMANDS
+    ]
+    assert last == [], "raise MAX_COMMANDS: these scenarios send more commands"
     # a hangup at the very first command ends every scenario as the caller's hangup
     first = [
         r.outcome for call, r in zip(calls, results, strict=True) if call.hangup_at_command == 1
