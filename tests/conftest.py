@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from smtp_helpers import Mailbox, SmtpServer, start_smtp
 
 from fastagi.server.reactor import install_asyncio_reactor
+
+if TYPE_CHECKING:
+    from fastagi.testing import AmiPeer
 
 # Twisted must run on the asyncio loop before anything imports the reactor.
 install_asyncio_reactor()
@@ -76,3 +82,20 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, mailbox)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def ami_peer() -> Iterator[tuple[AmiPeer, int]]:
+    """Asterisk's AMI (user ivr, secret s3cret), played by the emulator's peer on its own
+    loop in a thread."""
+    from fastagi.testing import AmiPeer
+
+    loop = asyncio.new_event_loop()
+    peer = AmiPeer(username="ivr", secret="s3cret")
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    _, port = asyncio.run_coroutine_threadsafe(peer.start(), loop).result(5)
+    yield peer, port
+    asyncio.run_coroutine_threadsafe(peer.stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)

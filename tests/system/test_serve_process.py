@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,20 +205,6 @@ def test_reload_takes_a_changed_catalogue_and_refuses_a_broken_one(served: Serve
     assert served.ivr("reload").returncode == 0
     after = served.call("vip", "1", callerid=vip).prompts[0]
     assert after.startswith("ivr/dynamic/") and after != before
-
-
-@pytest.fixture
-def ami_peer() -> Iterator[tuple[AmiPeer, int]]:
-    """Asterisk's AMI, played by the emulator's peer on its own loop in a thread."""
-    loop = asyncio.new_event_loop()
-    peer = AmiPeer(username="ivr", secret="s3cret")
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    _, port = asyncio.run_coroutine_threadsafe(peer.start(), loop).result(5)
-    yield peer, port
-    asyncio.run_coroutine_threadsafe(peer.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
 
 
 @pytest.mark.parametrize(("secret", "state"), [("s3cret", "connected"), ("wrong", "failed")])
