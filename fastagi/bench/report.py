@@ -100,6 +100,7 @@ def ratios(peers: dict[str, Any]) -> dict[str, Any]:
     """ours / panoramisk and ours / bare, on wall rate, CPU capacity, p99 and RSS."""
     result: dict[str, Any] = {}
     pairs = [("ours", other) for other in ("ours-nocallers", "panoramisk", "bare")]
+    pairs += [("ours-nostream", "ours-nocallers"), ("ours", "ours-nostream")]
     pairs += [("ours-nocallers", other) for other in ("panoramisk", "bare")]
     for mine, other in pairs:
         if other not in peers or mine not in peers:

@@ -41,6 +41,7 @@ from fastagi.bench._stats import MIB, percentiles_ms, share
 from fastagi.testing import AsteriskEmulator
 
 __all__ = [
+    "OPTIONAL_PEERS",
     "PEERS",
     "QUICK",
     "BenchError",
@@ -59,6 +60,9 @@ __all__ = [
 #: off (IVR_CALLERS=false) and no event stream (IVR_EVENTS_STREAM=false): the
 #: figure the cost of personalisation and counting is measured against.
 PEERS = ("ours", "ours-nocallers", "panoramisk", "bare")
+#: Peers measured on request only (--peers): "ours-nostream" looks callers up and
+#: writes their history but writes no event stream - the cost of lookups alone.
+OPTIONAL_PEERS = ("ours-nostream",)
 
 #: Small numbers for a smoke run (`ivr bench --quick`).
 QUICK: dict[str, Any] = {
@@ -110,9 +114,10 @@ class BenchOptions:
     """The command line recorded in the report; default: the canonical `ivr bench ...`."""
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.peers if p not in PEERS]
+        known = PEERS + OPTIONAL_PEERS
+        unknown = [p for p in self.peers if p not in known]
         if unknown or not self.peers:
-            raise ValueError(f"unknown peer(s) {unknown}: choose from {', '.join(PEERS)}")
+            raise ValueError(f"unknown peer(s) {unknown}: choose from {', '.join(known)}")
         if min(self.calls, self.concurrency, self.hold, self.rounds) < 1:
             raise ValueError("calls, concurrency, hold and rounds must be at least 1")
         if self.rate <= 0 or self.rate_seconds <= 0:
@@ -214,9 +219,9 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
         commands_file = ctx.workdir / "commands.txt"
         commands_file.write_text("\n".join(ctx.scenario.expected) + "\n", encoding="utf-8")
         for name in options.peers:
-            if name == "ours-nocallers":
-                child = _our_server(ctx, callers=False)
-                ctx.progress(f"starting our server without caller lookups on port {child.port}")
+            if name in ("ours-nocallers", "ours-nostream"):
+                child = _our_server(ctx, callers=name == "ours-nostream", stream=False)
+                ctx.progress(f"starting {name} on port {child.port}")
                 _start(child)
                 servers[name] = child
             elif name != "ours":
@@ -273,10 +278,10 @@ def ivr_argv() -> list[str]:
     return [sys.executable, "-c", "import sys; from fastagi.cli import main; sys.exit(main())"]
 
 
-def _our_server(ctx: _Context, *, callers: bool = True) -> ChildServer:
+def _our_server(ctx: _Context, *, callers: bool = True, stream: bool = True) -> ChildServer:
     options = ctx.options
     port = free_port()
-    name = "ours" if callers else "ours-nocallers"
+    name = "ours-nocallers" if not callers else "ours" if stream else "ours-nostream"
     state = ctx.workdir / f"state-{name}"
     state.mkdir()
     return ChildServer(
@@ -292,7 +297,7 @@ def _our_server(ctx: _Context, *, callers: bool = True) -> ChildServer:
                 "IVR_MENUS_DIR": str(ctx.menus_dir),
                 "IVR_MAX_CALLS": str(max(2000, options.hold + 64)),
                 "IVR_CALLERS": "true" if callers else "false",
-                "IVR_EVENTS_STREAM": "true" if callers else "false",
+                "IVR_EVENTS_STREAM": "true" if stream else "false",
             }
         ),
         cwd=ctx.workdir,
@@ -442,6 +447,8 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
     emulator = _load.new_emulator()
     idle: dict[str, int] = {}
     for name, child in servers.items():
+        if name == "ours-nostream":  # its own Redis: make the caller known, as _probe did
+            await _load.place(emulator, "127.0.0.1", child.port, scenario)
         check = await _load.place(emulator, "127.0.0.1", child.port, scenario)
         reason = scenario.problem(check)
         if reason is not None:
