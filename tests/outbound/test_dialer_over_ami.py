@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -278,7 +279,7 @@ class Outage:
 
 
 @contextlib.asynccontextmanager
-async def outage(redis_url: str) -> AsyncIterator[Outage]:
+async def outage(redis_url: str, *, first_server_down: bool = False) -> AsyncIterator[Outage]:
     prefix = f"t{uuid4().hex[:8]}:"
     settings = ServerSettings(
         port=0,
@@ -290,9 +291,16 @@ async def outage(redis_url: str) -> AsyncIterator[Outage]:
     service = caller_service(settings, redis_url)
     server = start_server(settings, menus=load_menus(REPO / "ivr_menus"), callers=service)
     host, port = server.address
+    ours = f"agi://{host}:{port}"
+    if first_server_down:  # IVR_AGI refuses connections: the record goes to IVR_AGI2
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead = f"agi://127.0.0.1:{sock.getsockname()[1]}"
+        addresses = {"IVR_AGI": dead, "IVR_AGI2": ours}
+    else:
+        addresses = {"IVR_AGI": ours}
     emulator = AsteriskEmulator(
-        dialplan=Dialplan.load(REPO / "asterisk-conf" / "extensions.conf"),
-        globals={"IVR_AGI": f"agi://{host}:{port}"},
+        dialplan=Dialplan.load(REPO / "asterisk-conf" / "extensions.conf"), globals=addresses
     )
     far_ends = [FAR_ENDS]
     # Answered calls take ~0.25 s of ringing and ~0.25 s of talk here; the AMI client
@@ -334,14 +342,16 @@ def _client_first_rules() -> CallbackRules:
 
 
 @pytest.mark.parametrize(
-    ("far_end", "with_records", "attempts", "closed"),
+    ("far_end", "with_records", "attempts", "closed", "first_server_down"),
     [
         # answered and hung up while AMI was down: closed as answered, not called again
-        ("answer", True, ["answered"], "answered"),
+        ("answer", True, ["answered"], "answered", False),
+        # ... and so when the first FastAGI server is down too: the second takes the record
+        ("answer", True, ["answered"], "answered", True),
         # the control: not answered while AMI was down - failed, and called again next day
-        ("no_answer", True, ["failed", "no_answer"], None),
+        ("no_answer", True, ["failed", "no_answer"], None, False),
         # without the call's own record the answered call would count as failed
-        ("answer", False, ["failed", "answered"], "answered"),
+        ("answer", False, ["failed", "answered"], "answered", False),
     ],
 )
 def test_a_callback_answered_and_ended_while_the_ami_is_down_is_not_called_again(
@@ -350,9 +360,10 @@ def test_a_callback_answered_and_ended_while_the_ami_is_down_is_not_called_again
     with_records: bool,
     attempts: list[str],
     closed: str | None,
+    first_server_down: bool,
 ) -> None:
     async def scenario() -> tuple[CallbackRequest, Outage, list[datetime]]:
-        async with outage(redis_server_url) as rig:
+        async with outage(redis_server_url, first_server_down=first_server_down) as rig:
             rig.peer.script(NUMBER, far_end, ring=1.0, talk=1.0)
             rules = _client_first_rules()
             store = CallbackStore.for_rules(rig.redis, rules, HOURS, prefix=rig.prefix)
@@ -388,7 +399,8 @@ def test_a_callback_answered_and_ended_while_the_ami_is_down_is_not_called_again
     assert request.closed_reason == closed
     if far_end == "answer":
         # the answered call's dialplan did run, and reported through the server
-        [agi] = first.dialplan.agi_calls  # type: ignore[attr-defined]
+        *refused, agi = first.dialplan.agi_calls  # type: ignore[attr-defined]
+        assert len(refused) == int(first_server_down)  # the first server's, refused
         assert agi.env["agi_network_script"] == "outbound/result"
         assert agi.variables["IVRSTATUS"] == "SUCCESS"
 
