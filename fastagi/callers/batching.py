@@ -78,6 +78,8 @@ class CommandBatcher:
     The connections come from the client's pool; a few are kept between
     batches (taking one from the pool and giving it back cost more than the
     batch's own work), and one that failed is disconnected and given back.
+    A kept one the pool has marked to reconnect (a Sentinel client's master
+    changed: `fastagi.storage`) is given back instead of used.
     """
 
     def __init__(self, redis: Redis) -> None:
@@ -152,6 +154,11 @@ class CommandBatcher:
     async def _exchange(self, jobs: list[_Job], budget: float | None) -> None:
         pool = self._pool
         connection = self._idle.pop() if self._idle else None
+        while connection is not None and connection.should_reconnect():  # type: ignore[no-untyped-call]
+            # Marked by the pool (a Sentinel client whose master changed): given
+            # back, the pool closes it; the next one comes from the pool afresh.
+            await pool.release(connection)
+            connection = self._idle.pop() if self._idle else None
         io_timeout: float | None = (
             connection.socket_timeout
             if connection is not None
@@ -185,7 +192,7 @@ class CommandBatcher:
                 raise
         else:
             assert connection is not None
-            if len(self._idle) < _KEEP_IDLE:
+            if len(self._idle) < _KEEP_IDLE and not connection.should_reconnect():
                 self._idle.append(connection)
             else:
                 await pool.release(connection)
