@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis
 
-import fastagi.storage
+import fastagi.storage.sentinel_clients
 from fastagi.callers.batching import CommandBatcher
 from fastagi.storage import find_server_binary, open_async_client
 
@@ -56,7 +56,7 @@ def tcp_redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 def test_the_pool_leaves_the_old_master_within_a_check(
     tcp_redis_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fastagi.storage, "MASTER_CHECK_INTERVAL", 0.05)
+    monkeypatch.setattr(fastagi.storage.sentinel_clients, "MASTER_CHECK_INTERVAL", 0.05)
     master: list[Any] = [("127.0.0.1", tcp_redis_port)]
 
     async def scenario() -> None:
