@@ -19,8 +19,11 @@ down when it was sent), the dialer asks CoreShowChannels whether the call
 is up; if it is gone too, the call's own record in Redis (`results`,
 fastagi.outbound.results: written by the dialplan over FastAGI when the
 client answered) says whether it was answered; without one it is `failed`.
-A call whose events never come (Asterisk restarted mid-call) ends after
-`max_call` seconds, so no line is held forever.
+An answered call with no Hangup yet is looked for on the channel list every
+`hangup_check` seconds: gone means its Hangup was sent while the AMI
+connection was down, and the line is freed (an agent-first call's client
+status then comes from its own record). A call Asterisk cannot be asked
+about ends after `max_call` seconds, so no line is held forever.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from fastagi.outbound.originate import (
 from fastagi.outbound.pacing import CallPacer
 
 if TYPE_CHECKING:
-    from fastagi.outbound.results import OutboundResults
+    from fastagi.outbound.results import OutboundResults, RecordedResult
 
 __all__ = ["DialResult", "Dialer"]
 
@@ -112,32 +115,63 @@ class Dialer:
         max_call: float = 4 * 3600.0,
         clock: Callable[[], float] = time.time,
         results: OutboundResults | None = None,
+        hangup_check: float = 60.0,
     ) -> None:
         self.ami = ami
         self.pacer = pacer
         self.answer_grace = answer_grace
         self.max_call = max_call
+        #: How often an answered call with no Hangup yet is looked for on the channel
+        #: list: a Hangup sent while AMI was down is never seen otherwise.
+        self.hangup_check = hangup_check
         self._clock = clock
         #: The calls' own records, read when AMI lost a call's events (None: not used).
         self.results = results
 
     async def _channel_state(self, channel_id: str) -> str | None:
-        """ChannelStateDesc of the call's channel from CoreShowChannels; None if it is gone."""
-        try:
-            _, channels = await self.ami.action_list("CoreShowChannels")
-        except AmiError as exc:
-            log.warning("CoreShowChannels failed: %s", exc)
-            return None
+        """ChannelStateDesc of the call's channel from CoreShowChannels; None if it is
+        gone. Raises AmiError when Asterisk cannot be asked."""
+        _, channels = await self.ami.action_list("CoreShowChannels")
         for channel in channels:
             if channel.get("Uniqueid") == channel_id:
                 return channel.get("ChannelStateDesc")
         return None
 
+    async def _is_up(self, channel_id: str) -> bool:
+        try:
+            return await self._channel_state(channel_id) == "Up"
+        except AmiError as exc:
+            log.warning("CoreShowChannels failed: %s", exc)
+            return False
+
+    async def _wait_for_end(self, watch: _CallWatch, channel_id: str) -> bool:
+        """Until the call's Hangup, or its channel is gone (the Hangup was missed: True),
+        or `max_call` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_call
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning("outbound call %s: no Hangup after %.0f s", channel_id,
+                            self.max_call)  # fmt: skip
+                return False
+            try:
+                async with asyncio.timeout(min(self.hangup_check, remaining)):
+                    await watch.ended.wait()
+                return False
+            except TimeoutError:
+                pass
+            try:
+                gone = await self._channel_state(channel_id) is None
+            except AmiError:
+                continue  # cannot tell now: ask again next time
+            if gone and not watch.ended.is_set():
+                log.info("outbound call %s ended while its Hangup was not seen", channel_id)
+                return True
+
     async def _lost_call(self, request: OriginateRequest, report_id: str | None) -> DialResult:
         """No OriginateResponse and no channel: the call's own record decides, else failed."""
-        recorded = None
-        if self.results is not None and report_id is not None:
-            recorded = await self.results.read(report_id, request.channel_id)
+        recorded = await self._record(request, report_id)
         if recorded is None:
             log.warning("no OriginateResponse for %s: counted as failed", request.channel)
             return DialResult("failed", reason="no OriginateResponse")
@@ -152,6 +186,14 @@ class Dialer:
             answered_at=now if outcome == "answered" else None,
             ended_at=now,
         )
+
+    async def _record(
+        self, request: OriginateRequest, report_id: str | None
+    ) -> RecordedResult | None:
+        """This attempt's own record of its result (None: none, or not used)."""
+        if self.results is None or report_id is None:
+            return None
+        return await self.results.read(report_id, request.channel_id)
 
     async def dial(self, request: OriginateRequest, *, report_id: str | None = None) -> DialResult:
         """Place the call and wait until it ends; never raises for telephony trouble."""
@@ -180,7 +222,7 @@ class Dialer:
             except TimeoutError:
                 # The result may have come while the AMI connection was down: ask
                 # Asterisk whether the call is up before calling it a failure.
-                if await self._channel_state(request.channel_id) != "Up":
+                if not await self._is_up(request.channel_id):
                     return await self._lost_call(request, report_id)
                 log.info("OriginateResponse for %s missed, but the call is up", request.channel)
                 response = AmiMessage((("Reason", "4"), ("Uniqueid", request.channel_id)))
@@ -194,13 +236,13 @@ class Dialer:
                 result.ended_at = self._clock()
                 return result
             result.answered_at = self._clock()
-            try:
-                async with asyncio.timeout(self.max_call):
-                    await watch.ended.wait()
-            except TimeoutError:
-                log.warning("outbound call %s: no Hangup after %.0f s", request.channel_id,
-                            self.max_call)  # fmt: skip
+            missed = await self._wait_for_end(watch, request.channel_id)
             result.ended_at = self._clock()
+            if missed and "DialStatus" not in watch.report:
+                # Its report went with the Hangup: the call's own record has the status.
+                recorded = await self._record(request, report_id)
+                if recorded is not None:
+                    watch.report["DialStatus"] = recorded.status
             result.report = dict(watch.report)
             status = watch.report.get("DialStatus")
             if status is not None:  # agent first: the client's own leg decides

@@ -449,3 +449,40 @@ def test_the_calls_own_record_gives_the_result_when_ami_lost_every_event(
     assert result.uniqueid == originated.channel_id
     [agi] = originated.dialplan.agi_calls  # type: ignore[attr-defined]
     assert agi.env["agi_network_script"] == "outbound/result"
+
+
+def test_a_hangup_missed_while_the_ami_was_down_frees_the_line_without_waiting() -> None:
+    """The OriginateResponse arrives, then the connection drops and the call's Hangup is
+    sent while it is down: the dialer finds the channel gone on the channel list and
+    frees the line, instead of holding it until max_call."""
+
+    async def main() -> tuple[DialResult, float, float]:
+        peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.5)
+        host, port = await peer.start()
+        client = AmiClient(
+            host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, backoff_initial=1.5
+        )
+        await client.start(timeout=5)
+        try:
+            peer.script("+79161234567", "answer", ring=0.4, talk=1.0)  # ~0.2 s, then ~0.5 s
+            dialer = Dialer(client, CallPacer(2, 10.0), answer_grace=1, max_call=60.0,
+                            hangup_check=0.5)  # fmt: skip
+            request = OriginateRequest(
+                "Local/+79161234567@ivr-out-client", "ivr-out-queue", "s", timeout=5
+            )
+            began = time.monotonic()
+            dialling = asyncio.ensure_future(dialer.dial(request))
+            await peer.wait_for_action("Originate", timeout=5)
+            await asyncio.sleep(0.35)  # answered, and its OriginateResponse seen
+            peer.drop_connections()  # back only after ~1.5 s: the Hangup is missed
+            result = await dialling
+            return result, time.monotonic() - began, dialer.max_call
+        finally:
+            await client.close()
+            await peer.stop()
+
+    result, seconds, max_call = run_on_reactor_loop(main())
+    assert result.outcome == "answered"
+    assert result.ended_at is not None
+    # freed once the channel list could be read again, long before max_call
+    assert seconds < max_call / 4, seconds
