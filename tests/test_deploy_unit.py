@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+import subprocess
+import sys
 from pathlib import Path
 
 from fastagi.config import ServerSettings
@@ -63,3 +65,16 @@ def test_it_is_hardened() -> None:
     # ivr serve's state (embedded Redis, control socket) is the writable state directory.
     state = [v for v in service["Environment"] if v.startswith("IVR_STATE_DIR=")]
     assert state == ["IVR_STATE_DIR=/var/lib/fastagi-ivr"]
+
+
+def test_systemd_itself_finds_nothing_wrong_with_the_unit(tmp_path: Path) -> None:
+    """`systemd-analyze verify` reads the unit as systemd would (unknown keys, bad values,
+    a missing binary); the installed path is pointed at this checkout's `ivr`."""
+    ivr = Path(sys.executable).with_name("ivr")
+    assert ivr.exists(), "the tests run from an installed checkout (pip install -e .)"
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text().replace("/opt/fastagi-ivr/.venv/bin/ivr", str(ivr)))
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr.strip()) == (0, "", "")
