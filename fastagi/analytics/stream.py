@@ -7,9 +7,13 @@ A call's events are gathered in memory from `call_start` to `call_end`;
 the calls that ended during one event-loop turn are written as one stream
 entry (docs/events.md, schema version 1), so the stream costs the calls one
 JSON encoding and one `XADD` between them, not one per event - the stream
-must not slow the calls it counts. Events that belong to no call in
-progress (a queue's AgentComplete arriving after the call ended, a callback
-attempt, a campaign result) go with the next entry.
+must not slow the calls it counts. Every `OPEN_FLUSH_EVERY` seconds what the
+calls still in progress gathered so far is written too (one entry for all of
+them), so a crash of the server (SIGKILL, out of memory) loses at most that
+many seconds of their events; readers join a call's entries by its uid.
+Events that belong to no call in progress (a queue's AgentComplete arriving
+after the call ended, a callback attempt, a campaign result) go with the
+next entry.
 
     v       "1"
     at      the first event's Unix time (milliseconds)
@@ -51,6 +55,8 @@ NOISY_KINDS: Final = frozenset({"prompt", "variable"})
 MAX_BUFFER: Final = 100_000
 #: Calls whose events are being gathered; beyond, the oldest is written as it is.
 MAX_OPEN_CALLS: Final = 20_000
+#: Seconds between writes of the events gathered so far by calls in progress.
+OPEN_FLUSH_EVERY: Final = 5.0
 #: Stream length kept (approximate trimming): about a month of a busy centre.
 DEFAULT_MAXLEN: Final = 2_000_000
 
@@ -82,11 +88,14 @@ class StreamSink:
         *,
         maxlen: int = DEFAULT_MAXLEN,
         skip: Iterable[str] = NOISY_KINDS,
+        open_flush_every: float = OPEN_FLUSH_EVERY,
     ) -> None:
         self.redis = redis
         self.key = events_key(prefix)
         self.maxlen = maxlen
         self.skip = frozenset(skip)
+        self.open_flush_every = open_flush_every
+        self._open_flush: asyncio.TimerHandle | None = None
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
@@ -106,6 +115,10 @@ class StreamSink:
                 oldest = next(iter(self._open))
                 self._queue(self._open.pop(oldest))
             self._open[uid] = [event]
+            if self._open_flush is None:
+                self._open_flush = asyncio.get_running_loop().call_later(
+                    self.open_flush_every, self.flush_open
+                )
         elif gathered is None:
             self._queue([event])
         elif kind == "call_end":
@@ -114,7 +127,21 @@ class StreamSink:
         else:
             gathered.append(event)
 
+    def flush_open(self) -> None:
+        """Write what the calls in progress gathered so far (they go on gathering)."""
+        self._open_flush = None
+        for uid, gathered in self._open.items():
+            if gathered:
+                self._queue(gathered)
+                self._open[uid] = []  # the call goes on gathering from here
+        if self._open:
+            self._open_flush = asyncio.get_running_loop().call_later(
+                self.open_flush_every, self.flush_open
+            )
+
     def _queue(self, events: list[CallEvent]) -> None:
+        if not events:  # a call whose events so far were written by flush_open
+            return
         if len(self._buffer) >= MAX_BUFFER:
             self.dropped += len(events)  # Redis has been away too long: keep the calls going
             return
@@ -142,6 +169,9 @@ class StreamSink:
 
     async def drain(self) -> None:
         """Write what is buffered, calls still open included (at shutdown, and in tests)."""
+        if self._open_flush is not None:
+            self._open_flush.cancel()
+            self._open_flush = None
         for uid in list(self._open):
             self._queue(self._open.pop(uid))
         await asyncio.sleep(0)

@@ -306,8 +306,52 @@ def test_a_restart_with_calls_in_flight_sends_them_to_the_fallback_and_keeps_the
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
-async def _with_sigterm(work: Any, served: Served, *, after: float) -> Any:
+async def _with_sigterm(
+    work: Any, served: Served, *, after: float, how: signal.Signals = signal.SIGTERM
+) -> Any:
     task = asyncio.ensure_future(work)
     await asyncio.sleep(after)
-    served.process.send_signal(signal.SIGTERM)
+    served.process.send_signal(how)
     return await task
+
+
+def test_a_crash_with_calls_in_flight_keeps_their_events_up_to_seconds_before(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL (a crash, the OOM killer): nothing is written at the end, but what the
+    calls in progress did up to the last periodic write (every 5 s) is in the stream."""
+    served = Served(tmp_path)
+    emulator = AsteriskEmulator()
+
+    async def long_calls() -> list[CallResult]:
+        # each reply takes 1 s: the calls are in the menus for ~8 s
+        return list(await asyncio.gather(*(
+            emulator.place_call("127.0.0.1", served.port, script="main",
+                                caller=CallerScript.parse("2,1"), reply_delay=1.0)
+            for _ in range(4)
+        )))  # fmt: skip
+
+    try:
+        calls = asyncio.run(_with_sigterm(long_calls(), served, after=6.5, how=signal.SIGKILL))
+        assert served.process.wait(15) == -signal.SIGKILL
+        assert all(call.variables.get("IVRSTATUS") != "SUCCESS" for call in calls)
+        again = Served(tmp_path / "again", IVR_STATE_DIR=str(served.state))
+        try:
+            done = again.ivr("events", "export", "--format", "jsonl")
+            assert done.returncode == 0, done.stderr
+            events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        finally:
+            again.process.kill()
+            again.process.wait(10)
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(10)
+        pid_file = served.state / "redis.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    for call in calls:
+        mine = [e for e in events if e.get("uid") == call.uniqueid]
+        kinds = [e["kind"] for e in mine]
+        assert kinds[:1] == ["call_start"], (call.uniqueid, kinds)
+        assert "node" in kinds and "call_end" not in kinds  # how far it got, and no more

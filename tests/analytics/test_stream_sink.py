@@ -1,0 +1,79 @@
+"""The event stream writer on a real Redis: one entry per batch of ended calls, and the
+events of calls still in progress written every few seconds so a crash loses little."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from fastagi.analytics.kpis import compute_report
+from fastagi.analytics.stream import StreamSink, events_key, read_events
+from fastagi.events import CallEvent
+from fastagi.storage import forget_prefix, open_async_client
+
+pytestmark = pytest.mark.system
+
+
+def _today() -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(hours=1), now + timedelta(hours=1)
+
+
+def test_calls_in_progress_are_written_as_they_go_and_read_back_whole(
+    redis_server_url: str,
+) -> None:
+    prefix = f"t{uuid4().hex[:8]}:"
+
+    async def scenario() -> tuple[int, int, int, list[str], list[str], int]:
+        redis = open_async_client(redis_server_url, timeout=5.0)
+        try:
+            sink = StreamSink(redis, prefix, open_flush_every=0.1)
+            long, short = "1700000000.1", "1700000000.2"
+            sink.emit(CallEvent(long, "call_start", data={"script": "main"}))
+            sink.emit(CallEvent(long, "node", "main", "welcome"))
+            await asyncio.sleep(0.3)  # the long call is still in the menus
+            while_in_progress = int(await redis.xlen(events_key(prefix)))
+            sink.emit(CallEvent(short, "call_start", data={"script": "main"}))
+            sink.emit(CallEvent(short, "call_end", data={"status": "SUCCESS", "seconds": "1"}))
+            sink.emit(CallEvent(long, "digits", "main", "welcome", {"digits": "2"}))
+            sink.emit(CallEvent(long, "call_end", data={"status": "SUCCESS", "seconds": "9"}))
+            await sink.drain()
+            entries = int(await redis.xlen(events_key(prefix)))
+            read = await read_events(redis, prefix, *_today())
+            kinds = [e.kind for e in read.events if e.uid == long]
+            short_kinds = [e.kind for e in read.events if e.uid == short]
+            contacts = compute_report(read.events).contacts
+            return while_in_progress, entries, sink.written, kinds, short_kinds, contacts
+        finally:
+            await forget_prefix(redis, prefix)
+            await redis.aclose()
+
+    in_progress, entries, written, kinds, short_kinds, contacts = asyncio.run(scenario())
+    assert in_progress == 1  # the long call's first events, before it ended
+    assert entries == 2  # then the rest of it together with the short call
+    assert written == 6  # every event once
+    assert kinds == ["call_start", "node", "digits", "call_end"]
+    assert short_kinds == ["call_start", "call_end"]
+    assert contacts == 2
+
+
+def test_a_call_shorter_than_the_interval_is_one_entry(redis_server_url: str) -> None:
+    prefix = f"t{uuid4().hex[:8]}:"
+
+    async def scenario() -> int:
+        redis = open_async_client(redis_server_url, timeout=5.0)
+        try:
+            sink = StreamSink(redis, prefix, open_flush_every=5.0)
+            uid = "1700000000.3"
+            for kind in ("call_start", "node", "call_end"):
+                sink.emit(CallEvent(uid, kind, "main", "welcome"))
+            await sink.drain()
+            return int(await redis.xlen(events_key(prefix)))
+        finally:
+            await forget_prefix(redis, prefix)
+            await redis.aclose()
+
+    assert asyncio.run(scenario()) == 1
