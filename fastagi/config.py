@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from fastagi.web import MIN_SECRET_LENGTH
+
 __all__ = [
     "ConfigError",
     "ServerSettings",
@@ -135,7 +137,7 @@ class ServerSettings(BaseModel):
     metrics_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     dashboard_listen: str | None = Field(None, pattern=r"^[A-Za-z0-9.:\[\]-]*:[0-9]{1,5}$")
     #: HTTP Basic password of the dashboard (IVR_DASHBOARD_PASSWORD); None: no password.
-    dashboard_password: str | None = Field(None, min_length=16)
+    dashboard_password: str | None = Field(None, min_length=MIN_SECRET_LENGTH)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -28,9 +28,6 @@ counted in a worker thread, so the calls in progress do not wait for it.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hmac
 import html
 import json
 import logging
@@ -49,7 +46,7 @@ from fastagi.analytics.kpis import compute_report
 from fastagi.analytics.stream import decode_entries, read_entries
 from fastagi.menus.drawing import menu_svg
 from fastagi.menus.model import MenuSet
-from fastagi.web import WebRequest
+from fastagi.web import MIN_SECRET_LENGTH, SharedSecret, WebRequest
 
 __all__ = [
     "CACHE_SECONDS",
@@ -406,8 +403,7 @@ def dashboard_resource(dashboard: Dashboard) -> Resource:
     return root
 
 
-#: A dashboard password shorter than this is refused (it would be guessable).
-MIN_PASSWORD_LENGTH: Final = 16
+MIN_PASSWORD_LENGTH: Final = MIN_SECRET_LENGTH
 
 
 class _PasswordRequired(Resource):
@@ -415,23 +411,11 @@ class _PasswordRequired(Resource):
 
     def __init__(self, inner: Resource, password: str) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValueError(
-                f"the dashboard password must have at least {MIN_PASSWORD_LENGTH} characters"
-            )
         self._inner = inner
-        self._password = password.encode("utf-8")
+        self._password = SharedSecret(password, "the dashboard password")
 
     def _allowed(self, request: IRequest) -> bool:
-        header = cast(WebRequest, request).getHeader(b"authorization") or b""
-        scheme, _, encoded = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return False
-        try:
-            _user, _, given = base64.b64decode(encoded.strip(), validate=True).partition(b":")
-        except (binascii.Error, ValueError):
-            return False
-        return hmac.compare_digest(given, self._password)
+        return self._password.presented_by(cast(WebRequest, request), "basic")
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> Resource:
         if not self._allowed(request):

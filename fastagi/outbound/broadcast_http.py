@@ -16,7 +16,6 @@ without one (or with one under 16 characters) the endpoint is not started.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from typing import Any, Final, Protocol, cast
@@ -27,13 +26,13 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
 from fastagi.outbound.broadcast import BroadcastReport
-from fastagi.web import WebRequest
+from fastagi.web import MIN_SECRET_LENGTH, SharedSecret, WebRequest
 
 __all__ = ["MIN_TOKEN_LENGTH", "BroadcastResource", "listen_broadcast_http"]
 
 log = logging.getLogger("fastagi.outbound")
 
-MIN_TOKEN_LENGTH: Final = 16
+MIN_TOKEN_LENGTH: Final = MIN_SECRET_LENGTH
 MAX_BODY: Final = 4096
 
 
@@ -48,12 +47,8 @@ class BroadcastResource(Resource):
 
     def __init__(self, broadcaster: Broadcasts, token: str) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        if len(token) < MIN_TOKEN_LENGTH:
-            raise ValueError(
-                f"the broadcast token must have at least {MIN_TOKEN_LENGTH} characters"
-            )
+        self._token = SharedSecret(token, "the broadcast token")
         self._broadcaster = broadcaster
-        self._token = token.encode("utf-8")
         self._running: set[asyncio.Future[None]] = set()
 
     def render(self, twisted_request: IRequest) -> bytes | int:
@@ -63,7 +58,7 @@ class BroadcastResource(Resource):
         if request.method != b"POST":
             request.setHeader(b"allow", b"POST")
             return _json(request, 405, {"error": "POST only"})
-        if not self._authorised(request):
+        if not self._token.presented_by(request, "bearer"):
             request.setHeader(b"www-authenticate", b'Bearer realm="ivr-broadcast"')
             return _json(request, 401, {"error": "a valid bearer token is required"})
         body = _body(request)
@@ -74,11 +69,6 @@ class BroadcastResource(Resource):
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return NOT_DONE_YET
-
-    def _authorised(self, request: WebRequest) -> bool:
-        header = request.getHeader(b"authorization") or b""
-        scheme, _, token = header.partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._token)
 
     async def _page(self, request: WebRequest, group: str, alert: str) -> None:
         try:
