@@ -25,6 +25,7 @@ __all__ = [
     "ServerStartError",
     "free_port",
     "listening_ports",
+    "our_active_calls",
     "raise_own_fd_limit",
 ]
 
@@ -207,3 +208,16 @@ class ChildServer:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+def our_active_calls(state_dir: Path, port: int) -> int | None:
+    """What our server says itself of its calls (`ivr status` over its control socket in
+    `state_dir`): a cross-check of what the generator holds. None if it cannot be asked."""
+    from fastagi.server.control import ControlError, control_socket_path, send_control
+
+    try:
+        answer = send_control(control_socket_path(state_dir, port), "status", timeout=10.0)
+    except ControlError:
+        return None
+    value = answer.get("active_calls")
+    return value if isinstance(value, int) else None

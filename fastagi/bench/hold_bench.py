@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from fastagi.bench import _load
-from fastagi.bench._procs import ChildServer, raise_own_fd_limit
+from fastagi.bench._procs import ChildServer, our_active_calls, raise_own_fd_limit
 from fastagi.bench._shipped import shipped_server
 from fastagi.bench._stats import MIB
 
@@ -46,7 +46,9 @@ async def _hold(child: ChildServer, calls: int, timeout: float) -> dict[str, Any
             "rss_mib": round(memory.rss / MIB, 1),
             "hwm_mib": round(memory.hwm / MIB, 1),
             "server_open_fds": child.open_fds(),
-            "server_active_calls": await asyncio.to_thread(_active_calls, child),
+            "server_active_calls": await asyncio.to_thread(
+                our_active_calls, child.cwd / "state", child.port
+            ),
         }
 
     began = time.perf_counter()
@@ -65,19 +67,6 @@ async def _hold(child: ChildServer, calls: int, timeout: float) -> dict[str, Any
         **held.measured,
         "kib_per_held_call": round((rss - idle) / 1024 / held.held, 1) if held.held else None,
     }
-
-
-def _active_calls(child: ChildServer) -> int | None:
-    """The server's own count (control socket): a cross-check of what the generator holds."""
-    from fastagi.server.control import ControlError, control_socket_path, send_control
-
-    path = control_socket_path(child.cwd / "state", child.port)
-    try:
-        answer = send_control(path, "status", timeout=10.0)
-    except ControlError:
-        return None
-    value = answer.get("active_calls")
-    return value if isinstance(value, int) else None
 
 
 def markdown(result: dict[str, Any]) -> str:

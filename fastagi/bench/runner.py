@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from fastagi.bench import _load, report
-from fastagi.bench._procs import ChildServer, ServerStartError, free_port, raise_own_fd_limit
+from fastagi.bench._procs import (
+    ChildServer,
+    ServerStartError,
+    free_port,
+    our_active_calls,
+    raise_own_fd_limit,
+)
 from fastagi.bench._stats import MIB, percentiles_ms, share
 from fastagi.testing import AsteriskEmulator
 
@@ -596,7 +602,9 @@ async def _hold(ctx: _Context, child: ChildServer, idle_rss: int) -> dict[str, A
             "server_open_fds": child.open_fds(),
         }
         if child.name == "ours":
-            data["server_active_calls"] = await asyncio.to_thread(_our_active_calls, ctx, child)
+            data["server_active_calls"] = await asyncio.to_thread(
+                our_active_calls, ctx.workdir / "state-ours", child.port
+            )
         return data
 
     gen0 = time.process_time()
@@ -627,19 +635,6 @@ async def _hold(ctx: _Context, child: ChildServer, idle_rss: int) -> dict[str, A
 
 def _per_call_ms(cpu: float, calls: int) -> float | None:
     return round(cpu * 1000 / calls, 4) if calls else None
-
-
-def _our_active_calls(ctx: _Context, child: ChildServer) -> int | None:
-    """What our server itself says (control socket), as a cross-check of `held`."""
-    from fastagi.server.control import ControlError, control_socket_path, send_control
-
-    path = control_socket_path(ctx.workdir / "state-ours", child.port)
-    try:
-        answer = send_control(path, "status", timeout=5.0)
-    except ControlError:
-        return None
-    value = answer.get("active_calls")
-    return value if isinstance(value, int) else None
 
 
 def parse_peers(text: str) -> tuple[str, ...]:
