@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from serve_helpers import REPO
+from serve_helpers import REPO, serve_env, start_serve
 
 from fastagi.testing import AmiPeer, AsteriskEmulator, CallerScript
 
@@ -44,9 +44,7 @@ def test_no_secret_is_logged_at_debug_level(
     _, ami_port = ami_peer
     port = _free_port()
     state = tmp_path / "state"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k != "REDIS_URL"},
-        "IVR_CONFIG": str(tmp_path / "absent.yaml"),
+    settings = {
         "IVR_STATE_DIR": str(state),
         "IVR_PORT": str(port),
         "IVR_SOUNDS_DIR": "",
@@ -59,21 +57,9 @@ def test_no_secret_is_logged_at_debug_level(
         "IVR_WEBHOOK_URL": f"http://127.0.0.1:{_free_port()}/events",  # nothing listens
         "IVR_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fastagi", "serve"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    output: list[str] = []
+    config = tmp_path / "absent.yaml"
+    process, output = start_serve(config, settings, logs_with_banner=True)
     try:
-        for line in process.stdout:
-            output.append(line)
-            if line.startswith("Reload menus"):
-                break
         assert output and output[-1].startswith("Reload menus"), "".join(output)
 
         async def calls() -> list[str]:
@@ -90,7 +76,7 @@ def test_no_secret_is_logged_at_debug_level(
         time.sleep(1.5)  # the webhook tries (and fails) to send; the AMI login ends one way
         status = subprocess.run(
             [sys.executable, "-m", "fastagi", "status"],
-            env=env,
+            env=serve_env(config, settings),
             cwd=REPO,
             capture_output=True,
             text=True,
