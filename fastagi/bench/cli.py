@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -118,6 +120,44 @@ def bench_command(
         click.echo(markdown(results))
 
 
+def _report_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--docs, --write-docs and --json, as every `ivr bench` subcommand has them."""
+    for option in (
+        click.option("--json", "as_json", is_flag=True, help="Print the results as JSON."),
+        click.option(
+            "--write-docs/--no-write-docs", default=False, help="Write the results into --docs."
+        ),
+        click.option(
+            "--docs",
+            "docs_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=Path("docs/benchmarks.md"),
+            show_default=True,
+        ),
+    ):
+        command = option(command)
+    return command
+
+
+_workload_option = click.option(
+    "--workload", type=click.Choice(["demo-mix", "single"]), default="demo-mix",
+    show_default=True, help="The demo centre's mix of calls, or one call.",
+)  # fmt: skip
+
+
+def _report(
+    result: dict[str, Any], text: str, markers: tuple[str, str], command: str,
+    docs_path: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Print the results (Markdown or JSON); with `docs_path`, write the Markdown and
+    the command that made it between the subcommand's markers there."""
+    if docs_path is not None:
+        from fastagi.bench.report import write_section
+
+        write_section(docs_path, *markers, f"{text}\nCommand: `{command}`\n")
+    click.echo(json.dumps(result, indent=2) if as_json else text)
+
+
 @bench_command.command("prompts")
 @click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option(
@@ -126,15 +166,7 @@ def bench_command(
     default=Path("prompts/catalogue.yaml"),
     show_default=True,
 )
-@click.option(
-    "--docs",
-    "docs_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("docs/benchmarks.md"),
-    show_default=True,
-)
-@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_report_options
 def bench_prompts_command(
     rounds: int, catalogue: Path, docs_path: Path, write_docs: bool, as_json: bool
 ) -> None:
@@ -143,7 +175,6 @@ def bench_prompts_command(
     Beside the bare pipeline (espeak-ng -w, then sox, one prompt at a time).
     """
     from fastagi.bench.prompts_bench import BEGIN, END, bench_prompts, markdown
-    from fastagi.bench.report import write_section
     from fastagi.prompts.audio import AudioError
 
     try:
@@ -154,10 +185,8 @@ def bench_prompts_command(
     except (AudioError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     text = markdown(results)
-    if write_docs:
-        command = f"ivr bench prompts --rounds {rounds} --write-docs"
-        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
-    click.echo(json.dumps(results, indent=2) if as_json else text)
+    command = f"ivr bench prompts --rounds {rounds} --write-docs"
+    _report(results, text, (BEGIN, END), command, docs_path if write_docs else None, as_json)
 
 
 @bench_command.command("soak")
@@ -165,21 +194,14 @@ def bench_prompts_command(
 @click.option("--rate", type=click.FloatRange(min=0.1), default=100.0, show_default=True,
               help="Calls started per second.")  # fmt: skip
 @click.option("--sample-every", type=click.FloatRange(min=0.5), default=10.0, show_default=True)
-@click.option("--workload", type=click.Choice(["demo-mix", "single"]), default="demo-mix",
-              show_default=True, help="The demo centre's mix of calls, or one call.")  # fmt: skip
-@click.option(
-    "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("docs/benchmarks.md"), show_default=True,
-)  # fmt: skip
-@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_workload_option
+@_report_options
 def soak_command(
     minutes: float, rate: float, sample_every: float, workload: str, docs_path: Path,
     write_docs: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """The shipped server at a steady rate for minutes: failed calls, memory and file
     descriptors sampled (no growth after the warm-up means no leak)."""
-    from fastagi.bench.report import write_section
     from fastagi.bench.soak import BEGIN, END, markdown, run_soak
 
     result = run_soak(
@@ -187,13 +209,10 @@ def soak_command(
         progress=lambda message: click.echo(message, err=True),
     )  # fmt: skip
     text = markdown(result)
-    if write_docs:
-        command = (
-            f"ivr bench soak --minutes {minutes:g} --rate {rate:g} --workload {workload}"
-            " --write-docs"
-        )
-        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
-    click.echo(json.dumps(result, indent=2) if as_json else text)
+    command = (
+        f"ivr bench soak --minutes {minutes:g} --rate {rate:g} --workload {workload} --write-docs"
+    )
+    _report(result, text, (BEGIN, END), command, docs_path if write_docs else None, as_json)
 
 
 @bench_command.command("spike")
@@ -207,14 +226,8 @@ def soak_command(
               help="How long each call lasts (spread over its commands).")  # fmt: skip
 @click.option("--max-calls", type=click.IntRange(min=1),
               help="The server's call limit [default: 2.5x the calls up at --rate].")  # fmt: skip
-@click.option("--workload", type=click.Choice(["demo-mix", "single"]), default="demo-mix",
-              show_default=True, help="The demo centre's mix of calls, or one call.")  # fmt: skip
-@click.option(
-    "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("docs/benchmarks.md"), show_default=True,
-)  # fmt: skip
-@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_workload_option
+@_report_options
 def spike_command(
     rate: float, factor: float, spike_seconds: float, steady_seconds: float,
     call_seconds: float, max_calls: int | None, workload: str, docs_path: Path,
@@ -223,38 +236,29 @@ def spike_command(
     """A steady rate, then --factor times it for --spike-seconds, then the steady rate:
     calls over the limit must be refused fast (BUSY), none may fail, and the admitted
     ones keep their per-command overhead."""
-    from fastagi.bench.report import write_section
     from fastagi.bench.spike import BEGIN, END, SpikePlan, markdown, run_spike
 
     plan = SpikePlan(rate, factor, spike_seconds, steady_seconds, call_seconds, max_calls, workload)
     result = run_spike(plan, progress=lambda message: click.echo(message, err=True))
     text = markdown(result)
-    if write_docs:
-        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{result['command']}`\n")
-    click.echo(json.dumps(result, indent=2) if as_json else text)
+    _report(
+        result, text, (BEGIN, END), result["command"], docs_path if write_docs else None, as_json
+    )
 
 
 @bench_command.command("hold")
 @click.option("--calls", type=click.IntRange(min=1), default=5000, show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=1.0), default=300.0, show_default=True,
               help="Seconds allowed to bring every call up.")  # fmt: skip
-@click.option(
-    "--docs", "docs_path", type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("docs/benchmarks.md"), show_default=True,
-)  # fmt: skip
-@click.option("--write-docs/--no-write-docs", default=False, help="Write the results into --docs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_report_options
 def hold_command(
     calls: int, timeout: float, docs_path: Path, write_docs: bool, as_json: bool
 ) -> None:
     """--calls calls up at once on one shipped server: memory, descriptors, the server's
     own count."""
     from fastagi.bench.hold_bench import BEGIN, END, markdown, run_hold
-    from fastagi.bench.report import write_section
 
     result = run_hold(calls, timeout=timeout, progress=lambda m: click.echo(m, err=True))
     text = markdown(result)
-    if write_docs:
-        command = f"ivr bench hold --calls {calls} --write-docs"
-        write_section(docs_path, BEGIN, END, f"{text}\nCommand: `{command}`\n")
-    click.echo(json.dumps(result, indent=2) if as_json else text)
+    command = f"ivr bench hold --calls {calls} --write-docs"
+    _report(result, text, (BEGIN, END), command, docs_path if write_docs else None, as_json)
