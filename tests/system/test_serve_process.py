@@ -76,6 +76,25 @@ class Served:
             timeout=60,
         )
 
+    def stop(self) -> None:
+        """Kill the server if it still runs, and its embedded Redis (it goes with its last
+        user, which a killed server never tells)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        pid_file = self.state / "redis.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    async def slow_calls(self, count: int, reply_delay: float) -> list[CallResult]:
+        """`count` calls at once (support, technical), each reply `reply_delay` s late."""
+        emulator = AsteriskEmulator()  # one Asterisk: distinct uniqueids
+        return list(await asyncio.gather(*(
+            emulator.place_call("127.0.0.1", self.port, script="main",
+                                caller=CallerScript.parse("2,1"), reply_delay=reply_delay)
+            for _ in range(count)
+        )))  # fmt: skip
+
     def call(
         self, script: str = "main", digits: str = "0", delay: float = 0.0, callerid: str = ""
     ) -> CallResult:
@@ -98,13 +117,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     try:
         yield server
     finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(10)
-        # The embedded Redis goes with its last user.
-        pid_file = server.state / "redis.pid"
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        server.stop()
 
 
 def test_serve_prints_where_it_listens_and_answers_a_call(served: Served) -> None:
@@ -229,11 +242,7 @@ def test_serve_logs_in_to_ami_and_status_says_how_it_went(
         # the server serves calls whatever became of the AMI login
         assert served.call(digits="0").variables["IVR_RESULT"] == "operator"
     finally:
-        served.process.kill()
-        served.process.wait(10)
-        pid_file = served.state / "redis.pid"
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        served.stop()
 
 
 def test_the_calls_of_ivr_serve_are_in_the_report(served: Served) -> None:
@@ -270,18 +279,9 @@ def test_a_restart_with_calls_in_flight_sends_them_to_the_fallback_and_keeps_the
     config = tmp_path / "server.yaml"
     config.write_text("shutdown_grace: 0.5\n")
     served = Served(tmp_path, IVR_CONFIG=str(config))
-    emulator = AsteriskEmulator()
-
-    async def slow_calls() -> list[CallResult]:
-        # each reply takes 0.3 s: the calls are still in the menus when SIGTERM comes
-        return list(await asyncio.gather(*(
-            emulator.place_call("127.0.0.1", served.port, script="main",
-                                caller=CallerScript.parse("2,1"), reply_delay=0.3)
-            for _ in range(5)
-        )))  # fmt: skip
-
     try:
-        calls = asyncio.run(_with_sigterm(slow_calls(), served, after=1.0))
+        # each reply takes 0.3 s: the calls are still in the menus when SIGTERM comes
+        calls = asyncio.run(_with_sigterm(served.slow_calls(5, 0.3), served, after=1.0))
         assert served.process.wait(15) == 0
         # none of them got a menu result: Asterisk's dialplan takes them to its fallback
         # (ivr-entry: a person in business hours, the general mailbox after)
@@ -295,15 +295,9 @@ def test_a_restart_with_calls_in_flight_sends_them_to_the_fallback_and_keeps_the
             assert done.returncode == 0, done.stderr
             assert json.loads(done.stdout)["contacts"] == len(calls)
         finally:
-            again.process.kill()
-            again.process.wait(10)
+            again.stop()
     finally:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait(10)
-        pid_file = served.state / "redis.pid"
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        served.stop()
 
 
 async def _with_sigterm(
@@ -321,18 +315,11 @@ def test_a_crash_with_calls_in_flight_keeps_their_events_up_to_seconds_before(
     """SIGKILL (a crash, the OOM killer): nothing is written at the end, but what the
     calls in progress did up to the last periodic write (every 5 s) is in the stream."""
     served = Served(tmp_path)
-    emulator = AsteriskEmulator()
-
-    async def long_calls() -> list[CallResult]:
-        # each reply takes 1 s: the calls are in the menus for ~8 s
-        return list(await asyncio.gather(*(
-            emulator.place_call("127.0.0.1", served.port, script="main",
-                                caller=CallerScript.parse("2,1"), reply_delay=1.0)
-            for _ in range(4)
-        )))  # fmt: skip
-
     try:
-        calls = asyncio.run(_with_sigterm(long_calls(), served, after=6.5, how=signal.SIGKILL))
+        # each reply takes 1 s: the calls are in the menus for ~8 s
+        calls = asyncio.run(
+            _with_sigterm(served.slow_calls(4, 1.0), served, after=6.5, how=signal.SIGKILL)
+        )
         assert served.process.wait(15) == -signal.SIGKILL
         assert all(call.variables.get("IVRSTATUS") != "SUCCESS" for call in calls)
         again = Served(tmp_path / "again", IVR_STATE_DIR=str(served.state))
@@ -341,15 +328,9 @@ def test_a_crash_with_calls_in_flight_keeps_their_events_up_to_seconds_before(
             assert done.returncode == 0, done.stderr
             events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         finally:
-            again.process.kill()
-            again.process.wait(10)
+            again.stop()
     finally:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait(10)
-        pid_file = served.state / "redis.pid"
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        served.stop()
     for call in calls:
         mine = [e for e in events if e.get("uid") == call.uniqueid]
         kinds = [e["kind"] for e in mine]
