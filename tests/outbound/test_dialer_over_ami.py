@@ -50,18 +50,28 @@ pytestmark = pytest.mark.system
 
 
 @contextlib.asynccontextmanager
-async def rig(
-    max_concurrent: int = 5, rate: float = 100.0
-) -> AsyncIterator[tuple[AmiPeer, Dialer]]:
-    peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.01)
+async def ami_pair(
+    time_scale: float, backoff_initial: float | None = None
+) -> AsyncIterator[tuple[AmiPeer, AmiClient]]:
+    """Asterisk's AMI (the emulator's peer) and our client logged in to it; both closed."""
+    peer = AmiPeer(username="ivr", secret="s3cret", time_scale=time_scale)
     host, port = await peer.start()
-    client = AmiClient(host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5)
+    reconnect = {} if backoff_initial is None else {"backoff_initial": backoff_initial}
+    client = AmiClient(host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, **reconnect)
     await client.start(timeout=5)
     try:
-        yield peer, Dialer(client, CallPacer(max_concurrent, rate), answer_grace=5)
+        yield peer, client
     finally:
         await client.close()
         await peer.stop()
+
+
+@contextlib.asynccontextmanager
+async def rig(
+    max_concurrent: int = 5, rate: float = 100.0
+) -> AsyncIterator[tuple[AmiPeer, Dialer]]:
+    async with ami_pair(0.01) as (peer, client):
+        yield peer, Dialer(client, CallPacer(max_concurrent, rate), answer_grace=5)
 
 
 def _call(number: str) -> OriginateRequest:
@@ -174,13 +184,7 @@ def test_the_ami_connection_dropping_while_the_client_rings_loses_nothing() -> N
     arrives (the call was Asterisk's all along), and nothing is dialled twice."""
 
     async def main() -> tuple[DialResult, AmiPeer, int]:
-        peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.5)
-        host, port = await peer.start()
-        client = AmiClient(
-            host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, backoff_initial=0.05
-        )
-        await client.start(timeout=5)
-        try:
+        async with ami_pair(0.5, 0.05) as (peer, client):
             peer.script("+79161234567", "answer", ring=2.0, talk=1.0)  # rings ~1 s here
             dialer = Dialer(client, CallPacer(2, 10.0), answer_grace=5)
             dialling = asyncio.ensure_future(dialer.dial(_call("+79161234567")))
@@ -189,9 +193,6 @@ def test_the_ami_connection_dropping_while_the_client_rings_loses_nothing() -> N
             peer.drop_connections()  # while the client's phone is still ringing
             result = await dialling
             return result, peer, client.logins
-        finally:
-            await client.close()
-            await peer.stop()
 
     result, peer, logins = run_on_reactor_loop(main())
     assert logins == 2  # it did reconnect
@@ -204,13 +205,7 @@ def test_an_answer_missed_while_the_ami_was_down_is_found_on_the_channel_list() 
     after reconnecting the dialer finds the call's channel up and counts it answered."""
 
     async def main() -> tuple[DialResult, AmiPeer]:
-        peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.5)
-        host, port = await peer.start()
-        client = AmiClient(
-            host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, backoff_initial=1.5
-        )
-        await client.start(timeout=5)
-        try:
+        async with ami_pair(0.5, 1.5) as (peer, client):
             # answered after ~0.5 s, talking for ~3 s
             peer.script("+79161234567", "answer", ring=1.0, talk=6.0)
             dialer = Dialer(client, CallPacer(2, 10.0), answer_grace=1)
@@ -221,9 +216,6 @@ def test_an_answer_missed_while_the_ami_was_down_is_found_on_the_channel_list() 
             await peer.wait_for_action("Originate", timeout=5)
             peer.drop_connections()  # back only after ~1.5 s: the answer is missed
             return await dialling, peer
-        finally:
-            await client.close()
-            await peer.stop()
 
     result, peer = run_on_reactor_loop(main())
     assert result.outcome == "answered"
@@ -457,13 +449,7 @@ def test_a_hangup_missed_while_the_ami_was_down_frees_the_line_without_waiting()
     frees the line, instead of holding it until max_call."""
 
     async def main() -> tuple[DialResult, float, float]:
-        peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.5)
-        host, port = await peer.start()
-        client = AmiClient(
-            host, port, "ivr", "s3cret", ping_interval=0, action_timeout=5, backoff_initial=1.5
-        )
-        await client.start(timeout=5)
-        try:
+        async with ami_pair(0.5, 1.5) as (peer, client):
             peer.script("+79161234567", "answer", ring=0.4, talk=1.0)  # ~0.2 s, then ~0.5 s
             dialer = Dialer(client, CallPacer(2, 10.0), answer_grace=1, max_call=60.0,
                             hangup_check=0.5)  # fmt: skip
@@ -477,9 +463,6 @@ def test_a_hangup_missed_while_the_ami_was_down_frees_the_line_without_waiting()
             peer.drop_connections()  # back only after ~1.5 s: the Hangup is missed
             result = await dialling
             return result, time.monotonic() - began, dialer.max_call
-        finally:
-            await client.close()
-            await peer.stop()
 
     result, seconds, max_call = run_on_reactor_loop(main())
     assert result.outcome == "answered"
