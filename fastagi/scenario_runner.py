@@ -12,7 +12,22 @@ from fastagi.menus.scenarios import ScenarioGiven, qualify_path, relative_path
 from fastagi.menus.session import PromptSource
 from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
 
-__all__ = ["Coverage", "ScenarioOutcome", "ScenarioReport", "run_scenarios"]
+__all__ = ["Coverage", "ScenarioOutcome", "ScenarioReport", "run_scenarios", "scenario_call"]
+
+
+def scenario_call(scenario: Scenario, *, hangup_at_command: int | None = None) -> SimulatedCall:
+    """The call a scenario places; `hangup_at_command` makes the caller hang up during
+    that command (1-based) whatever the scenario says."""
+    return SimulatedCall(
+        scenario.menu,
+        scenario.caller,
+        tuple(scenario.input),
+        node=scenario.node,
+        idle_hangup=0,  # the scenario format: the caller hangs up when its input runs out
+        telephony=scenario.telephony,
+        at=scenario.at,
+        hangup_at_command=hangup_at_command,
+    )
 
 
 @dataclass(frozen=True)
@@ -129,19 +144,7 @@ async def run_scenarios(
         if callers is not None:
             await _seed(callers, scenarios[index])
 
-    calls = [
-        # The scenario format says the caller hangs up when its input runs out.
-        SimulatedCall(
-            s.menu,
-            s.caller,
-            tuple(s.input),
-            node=s.node,
-            idle_hangup=0,
-            telephony=s.telephony,
-            at=s.at,
-        )
-        for s in scenarios
-    ]
+    calls = [scenario_call(s) for s in scenarios]
     results = await simulate_calls(
         menus, calls, callers=callers, before_call=before_call, prompts=prompts
     )

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from fastagi.menus import load_menus, load_scenarios
+from fastagi.scenario_runner import scenario_call
 from fastagi.server.reactor import run_on_reactor_loop
-from fastagi.simulate import SimulatedCall, SimulationResult, simulate_calls
+from fastagi.simulate import SimulationResult, simulate_calls
 
 REPO = Path(__file__).resolve().parents[2]
 #: A hangup is tried at each of the first this many commands; every demo
@@ -36,16 +37,7 @@ def test_a_hangup_at_any_command_ends_every_scenario_cleanly(
         for s in load_scenarios(path, menus=menus)
     ]
     calls = [
-        SimulatedCall(
-            s.menu,
-            s.caller,
-            tuple(s.input),
-            node=s.node,
-            idle_hangup=0,
-            telephony=s.telephony,
-            at=s.at,
-            hangup_at_command=command,
-        )
+        scenario_call(s, hangup_at_command=command)
         for s in scenarios
         for command in range(1, MAX_COMMANDS + 1)
     ]
