@@ -5,8 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio.connection import AbstractConnection
 
 from fastagi.callers import CallerDirectory
+from fastagi.callers.batching import _Link
+
+
+def record_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every buffer written to a Redis socket from now on, in order (a write is a round trip).
+
+    Both ways there are: redis-py's commands and pipelines, and the batcher's
+    one write per loop turn (`fastagi.callers.batching`).
+    """
+    sent: list[bytes] = []
+    packed = AbstractConnection.send_packed_command
+    batched = _Link.send
+
+    async def by_redis_py(
+        self: AbstractConnection, command: Any, check_health: bool = True
+    ) -> None:
+        sent.append(command if isinstance(command, bytes) else b"".join(command))
+        await packed(self, command, check_health)
+
+    def by_batcher(self: _Link, jobs: list[Any], now: float) -> None:
+        sent.append(b"".join(job.command for job in jobs))
+        batched(self, jobs, now)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", by_redis_py)
+    monkeypatch.setattr(_Link, "send", by_batcher)
+    return sent
 
 
 async def keys_under(directory: CallerDirectory) -> set[str]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import pytest
-from callers_helpers import silent_redis
+from callers_helpers import record_writes, silent_redis
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -21,17 +19,9 @@ from fastagi.storage import open_async_client
 
 
 @pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every buffer written to a Redis socket, in order."""
-    sent: list[bytes] = []
-    original = AbstractConnection.send_packed_command
-
-    async def recording(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        sent.append(command if isinstance(command, bytes) else b"".join(command))
-        await original(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", recording)
-    yield sent
+    return record_writes(monkeypatch)
 
 
 def _run(url: str, body: Callable[[Redis, CommandBatcher], Awaitable[None]]) -> None:
@@ -110,17 +100,27 @@ def test_noscript_loads_the_script_and_sends_again_on_the_same_turn(
     _run(redis_server_url, body)
 
 
-def test_a_connection_failure_fails_every_waiter_and_the_next_batch_reconnects(
-    redis_server_url: str,
+def test_a_lost_connection_fails_what_is_in_flight_and_the_next_batch_reconnects(
+    redis_server_url: str, prefix: str
 ) -> None:
     async def body(client: Redis, batcher: CommandBatcher) -> None:
-        # Kill the batcher's connection (kept for the next batch) on the server side.
         batcher_id = await batcher.submit(encode_command("CLIENT", "ID"))
+        # In flight when the connection dies (killed on the server side): failed.
+        waiting = batcher.submit(encode_command("BLPOP", f"{prefix}never", "5"))
+        echoes = [batcher.submit(encode_command("ECHO", str(n))) for n in range(3)]
+        await asyncio.sleep(0.05)
         await client.execute_command("CLIENT", "KILL", "ID", batcher_id)  # type: ignore[no-untyped-call]
-        futures = [batcher.submit(encode_command("ECHO", str(n))) for n in range(5)]
-        replies = await asyncio.gather(*futures, return_exceptions=True)
-        assert all(isinstance(r, RedisConnectionError | OSError) for r in replies), replies
+        replies = await asyncio.gather(waiting, *echoes, return_exceptions=True)
+        assert all(isinstance(r, RedisConnectionError) for r in replies), replies
+        # The next batch goes out on a new connection.
         assert await batcher.submit(encode_command("ECHO", "back")) == "back"
+        assert await batcher.submit(encode_command("CLIENT", "ID")) != batcher_id
+        # Killed between batches: noticed before the next one, which is served.
+        await client.execute_command(  # type: ignore[no-untyped-call]
+            "CLIENT", "KILL", "ID", await batcher.submit(encode_command("CLIENT", "ID"))
+        )
+        await asyncio.sleep(0.05)
+        assert await batcher.submit(encode_command("ECHO", "still")) == "still"
 
     _run(redis_server_url, body)
 
