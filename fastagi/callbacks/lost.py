@@ -70,8 +70,13 @@ def lost_reason(facts: CallFacts) -> LostReason | None:
     (`return`: a transfer, voicemail...) or ended itself (`hangup`, after
     self-service) is not lost as far as the IVR can tell.
     """
-    if facts.number is None or is_anonymous(facts.number):
-        return None
+    reason = _reason(facts)
+    if reason is None or facts.number is None or is_anonymous(facts.number):
+        return None  # most calls are not lost: the number is looked at last
+    return reason
+
+
+def _reason(facts: CallFacts) -> LostReason | None:
     if facts.reached_agent or facts.queue_outcome == "answered":
         return None
     if facts.after_hours:

@@ -4,6 +4,7 @@
 Segment rules (`fastagi.callers.segments`) read the `CallerProfile` it returns.
 """
 
+from fastagi.callers._util import iso_second
 from fastagi.callers.directory import CallerDirectory
 from fastagi.callers.fields import InvalidField
 from fastagi.callers.importer import ImportFileError, ImportReport, RowError
@@ -27,5 +28,6 @@ __all__ = [
     "TicketConflict",
     "TicketNotFound",
     "is_anonymous",
+    "iso_second",
     "normalize",
 ]

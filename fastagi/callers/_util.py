@@ -7,12 +7,33 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["LogThrottle", "as_fields", "as_text", "iso_utc", "redis_mapping"]
+__all__ = ["LogThrottle", "as_fields", "as_text", "iso_second", "iso_utc", "redis_mapping"]
 
 
 def iso_utc(ts: float) -> str:
     """Unix time -> ISO 8601 UTC to the second: `2025-11-27T13:13:00Z`."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _IsoSeconds:
+    """`iso_utc`, remembered for the second last asked: the calls of one second share it."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self) -> None:
+        self._second: int | None = None
+        self._text = ""
+
+    def __call__(self, ts: float) -> str:
+        second = int(ts)
+        if second != self._second:
+            self._text = iso_utc(ts)
+            self._second = second
+        return self._text
+
+
+#: `iso_utc` for time stamps that come in order (a server's calls): one format per second.
+iso_second = _IsoSeconds()
 
 
 def as_text(value: object) -> str:

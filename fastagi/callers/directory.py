@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_utc, redis_mapping
+from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_second, redis_mapping
 from fastagi.callers.batching import CommandBatcher
 from fastagi.callers.fields import clean_fields
 from fastagi.callers.keys import DEFAULT_PREFIX, Keys, check_ticket_id
@@ -163,28 +163,8 @@ def _history_entry(entry: Mapping[str, str], now: float) -> dict[str, str]:
             text = _CONTROL.sub(" ", text)
         clean[name] = text[:_HISTORY_VALUE_LIMIT] if len(text) > _HISTORY_VALUE_LIMIT else text
     if "when" not in clean:
-        clean["when"] = _iso_second(now)
+        clean["when"] = iso_second(now)
     return clean
-
-
-class _IsoSeconds:
-    """`iso_utc`, remembered for the second last asked: the calls of one second share it."""
-
-    __slots__ = ("_second", "_text")
-
-    def __init__(self) -> None:
-        self._second: int | None = None
-        self._text = ""
-
-    def __call__(self, now: float) -> str:
-        second = int(now)
-        if second != self._second:
-            self._text = iso_utc(now)
-            self._second = second
-        return self._text
-
-
-_iso_second = _IsoSeconds()
 
 
 class CallerDirectory:
@@ -222,6 +202,8 @@ class CallerDirectory:
         self._numbers: dict[str, str | None] = {}
         #: E.164 -> the lookup script's keys and the history key, encoded.
         self._encoded_keys: dict[str, tuple[bytes, bytes]] = {}
+        self._writes_pending = 0  # history writes not yet settled
+        self._writes_settled: asyncio.Future[None] | None = None  # for drain_writes
 
     # -- numbers -----------------------------------------------------------
 
@@ -277,11 +259,13 @@ class CallerDirectory:
         any Redis access. Raises redis errors (see `lookup` for the variant
         that never raises) and ValueError for a bad window.
         """
-        spec = _window_spec(windows)
+        days, window_args = _window_spec(windows)
         number = self.caller_number(raw_callerid)
         if number is None:
             return CallerProfile.anonymous_caller()
-        return await self._identify(number, spec, uniqueid, None)
+        command, when = self._lookup_command(number, window_args, len(days), uniqueid)
+        reply = await self._batch.submit(command, script=_IDENTIFY)
+        return self._profile_of(reply, number, days, when)
 
     async def lookup(
         self, raw_callerid: str, *, windows: Iterable[int] = (), uniqueid: str = ""
@@ -293,13 +277,15 @@ class CallerDirectory:
         caller gets the default menu), the failure is logged and counted in
         `degraded_lookups`. The client reconnects by itself on a later call.
         """
-        spec = _window_spec(windows)
+        days, window_args = _window_spec(windows)
         number = self.caller_number(raw_callerid)
         if number is None:
             return CallerProfile.anonymous_caller()
         try:
-            # The batcher keeps the budget: one timer per batch, not one per lookup.
-            return await self._identify(number, spec, uniqueid, self.budget)
+            command, when = self._lookup_command(number, window_args, len(days), uniqueid)
+            # The batcher keeps the budget (one timer for all lookups, not one each).
+            reply = await self._batch.submit(command, script=_IDENTIFY, budget=self.budget)
+            return self._profile_of(reply, number, days, when)
         except (RedisError, OSError, TimeoutError, ValueError) as exc:
             self.degraded_lookups += 1
             held = self._lookup_log.allow()
@@ -317,26 +303,27 @@ class CallerDirectory:
                 )
             return CallerProfile.unavailable(number)
 
-    async def _identify(
-        self,
-        number: str,
-        spec: tuple[tuple[int, ...], bytes],
-        uniqueid: str,
-        budget: float | None,
-    ) -> CallerProfile:
-        days, window_args = spec
+    def _lookup_command(
+        self, number: str, window_args: bytes, days: int, uniqueid: str
+    ) -> tuple[bytes, str]:
+        """The lookup script's EVALSHA for this call, and the call's time as ISO text."""
         now = self.clock()
-        when = _iso_second(now)
+        when = iso_second(now)
         tag = _UNIQUEID_UNSAFE.sub("", uniqueid)[:64] or secrets.token_hex(4)
         command = b"".join(
             (
-                _IDENTIFY.head(2, 3 + len(days)),
+                _IDENTIFY.head(2, 3 + days),
                 self._keys_of(number)[0],
                 encode_texts([when, repr(now), tag]),
                 window_args,
             )
         )
-        reply = await self._batch.submit(command, script=_IDENTIFY, budget=budget)
+        return command, when
+
+    def _profile_of(
+        self, reply: Any, number: str, days: tuple[int, ...], when: str
+    ) -> CallerProfile:
+        """The lookup script's reply as the caller's profile (ValueError when it is not one)."""
         if type(reply) is not list or len(reply) != 4 + len(days):
             raise ValueError(f"unexpected reply to the caller lookup: {str(reply)[:200]}")
         pairs, first_call, count, failed = reply[0], reply[1], reply[2], reply[3]
@@ -355,10 +342,9 @@ class CallerDirectory:
         fields["last_call"] = when
         if type(count) is int:
             fields["call_count"] = str(count)
-        counts = {
-            day: value if type(value) is int else 0
-            for day, value in zip(days, reply[4:], strict=True)
-        }
+        counts = dict(zip(days, reply[4:], strict=True))
+        if any(type(value) is not int for value in counts.values()):
+            counts = {day: value if type(value) is int else 0 for day, value in counts.items()}
         return CallerProfile(
             number=number,
             fields=MappingProxyType(fields),
@@ -574,20 +560,41 @@ class CallerDirectory:
     def record_call_soon(
         self, number: str, entry: Mapping[str, str], *, linger: float | None = None
     ) -> asyncio.Future[bool]:
-        """`record_call` without a coroutine of its own: for a server ending many calls.
+        """`record_call` without a coroutine of its own: `write_history` with a future.
+
+        The future says whether the entry was written (True) or not (False),
+        and never fails. Must run in the event loop.
+        """
+        result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def settle(written: bool) -> None:
+            if not result.done():
+                result.set_result(written)
+
+        self.write_history(number, entry, linger=linger, done=settle)
+        return result
+
+    def write_history(
+        self,
+        number: str,
+        entry: Mapping[str, str],
+        *,
+        linger: float | None = None,
+        done: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Append a call to the caller's history in the background: for a server ending calls.
 
         The write joins the Redis batch of this loop turn, or with `linger`
-        the next batch within that many seconds (see `flush_writes`); the
-        future says whether it was written (True) or not (False, counted and
-        logged, with the same one retry), and never fails. Must run in the
-        event loop.
+        the next batch within that many seconds; `done(written)` is called
+        once it is settled (False: not written, counted and logged, after the
+        same one retry as `record_call`). Never raises; `drain_writes` waits
+        for every write in progress. Must run in the event loop.
         """
-        loop = asyncio.get_running_loop()
-        result: asyncio.Future[bool] = loop.create_future()
         e164 = self.caller_number(number)
         if e164 is None:
-            result.set_result(False)
-            return result
+            if done is not None:
+                done(False)
+            return
         try:
             fields = _history_entry(entry, self.clock())
             flat = [item for pair in fields.items() for item in pair]
@@ -602,44 +609,46 @@ class CallerDirectory:
             )
         except (TypeError, ValueError) as exc:  # text that cannot be encoded
             self._history_failed(1, exc)
-            result.set_result(False)
-            return result
-        self._send_history(command, result, retry=True, linger=linger)
-        return result
+            if done is not None:
+                done(False)
+            return
+        self._writes_pending += 1
+        self._send_history(command, done, retry=True, linger=linger)
 
-    def flush_writes(self) -> None:
-        """Send the history writes that linger (`record_call_soon`) now."""
+    async def drain_writes(self) -> None:
+        """Send the history writes that linger now, and wait until every write is settled."""
         self._batch.flush()
+        while self._writes_pending:
+            self._writes_settled = asyncio.get_running_loop().create_future()
+            await self._writes_settled
 
     def _send_history(
         self,
         command: bytes,
-        result: asyncio.Future[bool],
+        done: Callable[[bool], None] | None,
         *,
         retry: bool,
         linger: float | None = None,
     ) -> None:
-        sent = self._batch.submit(command, linger=linger)
-        sent.add_done_callback(partial(self._history_sent, command, result, retry))
+        self._batch.send(command, partial(self._history_sent, command, done, retry), linger=linger)
 
     def _history_sent(
-        self, command: bytes, result: asyncio.Future[bool], retry: bool, sent: asyncio.Future[Any]
+        self, command: bytes, done: Callable[[bool], None] | None, retry: bool, reply: Any
     ) -> None:
-        if sent.cancelled():  # the loop is shutting down
-            result.cancel()
-            return
-        error = sent.exception()
-        if error is None:
-            if not result.done():
-                result.set_result(True)
-        elif retry and isinstance(error, _RETRYABLE):
-            # A connection error is retried once (the connection is re-made);
-            # anything else (a key of the wrong type, say) is final.
-            self._send_history(command, result, retry=False)
-        else:
-            self._history_failed(1, error)
-            if not result.done():
-                result.set_result(False)
+        if isinstance(reply, BaseException):
+            if retry and isinstance(reply, _RETRYABLE):
+                # A connection error is retried once (the connection is re-made);
+                # anything else (a key of the wrong type, say) is final.
+                self._send_history(command, done, retry=False)
+                return
+            if not isinstance(reply, asyncio.CancelledError):  # not the loop shutting down
+                self._history_failed(1, reply)
+        self._writes_pending -= 1
+        settled = self._writes_settled
+        if not self._writes_pending and settled is not None and not settled.done():
+            settled.set_result(None)
+        if done is not None:
+            done(not isinstance(reply, BaseException))
 
     def _history_failed(self, count: int, error: BaseException) -> None:
         self.history_write_failures += count

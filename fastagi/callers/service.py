@@ -54,7 +54,7 @@ class CallerService:
         self.lookup_timer: Callable[[float, bool], None] | None = None
         self._now = now
         self._windows = rules.windows()
-        self._writes: set[asyncio.Future[bool]] = set()
+        self._filing: set[asyncio.Future[bool]] = set()
 
     async def identify(
         self,
@@ -102,19 +102,15 @@ class CallerService:
         number = context.profile.number
         if not number or context.profile.degraded:
             return  # nobody to file it under, or Redis is known to be in trouble
-        written = self.directory.record_call_soon(number, entry, linger=HISTORY_LINGER)
-        self._track(written)
+        self.directory.write_history(number, entry, linger=HISTORY_LINGER)
         if facts is None or self.lost_calls is None:
             return
         # a caller's own request was filed by the menu's callback action already
         reason = None if facts.requested_callback else callback_reason(facts, self.callback_rules)
         if reason is not None or facts.reached_agent:  # most calls need no Redis work here
-            filed = self._file_lost_call(self.lost_calls, facts, reason)
-            self._track(asyncio.ensure_future(filed))
-
-    def _track(self, write: asyncio.Future[bool]) -> None:
-        self._writes.add(write)  # until it is written (or given up), for `drain`
-        write.add_done_callback(self._writes.discard)
+            filed = asyncio.ensure_future(self._file_lost_call(self.lost_calls, facts, reason))
+            self._filing.add(filed)  # until it is filed (or given up), for `drain`
+            filed.add_done_callback(self._filing.discard)
 
     async def _file_lost_call(
         self, store: CallbackStore, facts: CallFacts, reason: str | None
@@ -133,6 +129,6 @@ class CallerService:
 
     async def drain(self) -> None:
         """Wait until the history entries of ended calls are written (at shutdown)."""
-        self.directory.flush_writes()
-        if self._writes:
-            await asyncio.gather(*self._writes, return_exceptions=True)
+        await self.directory.drain_writes()
+        if self._filing:
+            await asyncio.gather(*self._filing, return_exceptions=True)

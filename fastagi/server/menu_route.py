@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastagi.call import Call
 from fastagi.callbacks.lost import CallFacts, QueueOutcome
+from fastagi.callers import iso_second
 from fastagi.events import CallEvent, EventSink
 from fastagi.menus import MenuEngine, MenuRegistry, MenuSet, Outcome
 from fastagi.menus.context import BusinessHours, CallContext
@@ -157,7 +158,7 @@ def _history_entry(
 ) -> dict[str, str]:
     """One line of the caller's history: when, which menu, where they went, how it ended."""
     return {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "when": iso_second(started),
         "uniqueid": call.uniqueid,
         "menu": choice.menu,
         "layer": choice.layer,
