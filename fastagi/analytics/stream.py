@@ -7,10 +7,13 @@ A call's events are gathered in memory from `call_start` to `call_end`;
 the calls that ended during one event-loop turn are written as one stream
 entry (docs/events.md, schema version 1), so the stream costs the calls one
 JSON encoding and one `XADD` between them, not one per event - the stream
-must not slow the calls it counts. Every `OPEN_FLUSH_EVERY` seconds what the
-calls still in progress gathered so far is written too (one entry for all of
-them), so a crash of the server (SIGKILL, out of memory) loses at most that
-many seconds of their events; readers join a call's entries by its uid.
+must not slow the calls it counts. One `XADD` is in flight at a time (what
+ends meanwhile goes in the next), sent already encoded through a
+`CommandBatcher` (no task and no client command of its own per write).
+Every `OPEN_FLUSH_EVERY` seconds what the calls still in progress gathered
+so far is written too (one entry for all of them), so a crash of the server
+(SIGKILL, out of memory) loses at most that many seconds of their events;
+readers join a call's entries by its uid.
 Events that belong to no call in progress (a queue's AgentComplete arriving
 after the call ended, a callback attempt, a campaign result) go with the
 next entry.
@@ -33,6 +36,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+import orjson
+
+from fastagi.callers.batching import CommandBatcher
+from fastagi.callers.resp import encode_arg, encode_args, encode_texts
 from fastagi.events import CallEvent
 
 __all__ = [
@@ -101,7 +108,12 @@ class StreamSink:
         self.failed_writes = 0
         self._open: dict[str, list[CallEvent]] = {}
         self._buffer: list[list[CallEvent]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._batcher = CommandBatcher(redis)
+        # XADD <key> MAXLEN ~ <maxlen> * v 1 at <at> events <json>, encoded but for the last three.
+        head = ("XADD", self.key, "MAXLEN", "~", maxlen, "*", "v", SCHEMA_VERSION, "at")
+        self._xadd_head = b"*%d\r\n%b" % (len(head) + 3, encode_args(*head))
+        self._in_flight = 0  # events sent and not yet answered (one XADD at a time)
+        self._drained: asyncio.Future[None] | None = None
         self._scheduled = False
 
     def emit(self, event: CallEvent) -> None:
@@ -152,20 +164,35 @@ class StreamSink:
 
     def _start_flush(self) -> None:
         self._scheduled = False
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.ensure_future(self._flush())
+        if self._in_flight or not self._buffer:
+            return  # the reply to the XADD in flight sends what gathered meanwhile
+        batch, self._buffer = self._buffer, []
+        rows = _rows(batch)
+        try:
+            events = orjson.dumps(rows)
+        except (TypeError, orjson.JSONEncodeError) as exc:  # a value that is not text
+            self.dropped += len(rows)
+            log.warning("events of %d call(s) not written: %s", len(batch), exc)
+            return
+        self._in_flight = len(rows)
+        command = b"".join(
+            (self._xadd_head, encode_texts([f"{batch[0][0].at:.3f}", "events"]), encode_arg(events))
+        )
+        self._batcher.send(command, self._written)
 
-    async def _flush(self) -> None:
-        while self._buffer:
-            batch, self._buffer = self._buffer, []
-            try:
-                await self.redis.xadd(self.key, _entry(batch), maxlen=self.maxlen, approximate=True)
-                self.written += sum(len(events) for events in batch)
-            except Exception as exc:  # Redis down: these are lost, counted, and logged
-                self.failed_writes += 1
-                self.dropped += sum(len(events) for events in batch)
-                log.warning("events of %d call(s) not written: %s", len(batch), exc)
-                return
+    def _written(self, reply: Any) -> None:
+        count, self._in_flight = self._in_flight, 0
+        if isinstance(reply, BaseException):  # Redis down: these are lost, counted, logged
+            self.failed_writes += 1
+            self.dropped += count
+            if not isinstance(reply, asyncio.CancelledError):
+                log.warning("%d events not written: %s", count, reply)
+        else:
+            self.written += count
+        if self._buffer:
+            self._start_flush()
+        elif self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     async def drain(self) -> None:
         """Write what is buffered, calls still open included (at shutdown, and in tests)."""
@@ -174,20 +201,15 @@ class StreamSink:
             self._open_flush = None
         for uid in list(self._open):
             self._queue(self._open.pop(uid))
-        await asyncio.sleep(0)
-        while self._buffer or (self._flushing is not None and not self._flushing.done()):
-            if self._flushing is None or self._flushing.done():
-                self._flushing = asyncio.ensure_future(self._flush())
-            await self._flushing
+        self._start_flush()
+        while self._in_flight:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
 
 
-def _entry(calls: list[list[CallEvent]]) -> dict[str, str]:
-    rows = [[e.uniqueid, e.kind, e.menu, e.node, round(e.at, 3), e.data] for c in calls for e in c]
-    return {
-        "v": SCHEMA_VERSION,
-        "at": f"{calls[0][0].at:.3f}",
-        "events": json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
-    }
+def _rows(calls: list[list[CallEvent]]) -> list[list[Any]]:
+    """The entry's `events` array: [uid, kind, menu, node, at, {data}] per event, in order."""
+    return [[e.uniqueid, e.kind, e.menu, e.node, round(e.at, 3), e.data] for c in calls for e in c]
 
 
 def _text(value: Any) -> str:

@@ -4,6 +4,9 @@ events of calls still in progress written every few seconds so a crash loses lit
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import time
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -77,3 +80,84 @@ def test_a_call_shorter_than_the_interval_is_one_entry(redis_server_url: str) ->
             await redis.aclose()
 
     assert asyncio.run(scenario()) == 1
+
+
+def _call(sink: StreamSink, uid: str) -> None:
+    for kind in ("call_start", "node", "call_end"):
+        sink.emit(CallEvent(uid, kind, "main", "welcome"))
+
+
+def test_calls_that_end_while_a_write_is_in_flight_share_the_next_entry(
+    redis_server_url: str,
+) -> None:
+    prefix = f"t{uuid4().hex[:8]}:"
+
+    async def scenario() -> tuple[list[int], int]:
+        redis = open_async_client(redis_server_url, timeout=5.0)
+        try:
+            sink = StreamSink(redis, prefix)
+            await sink.drain()  # connected, nothing written
+            await redis.execute_command("CLIENT", "PAUSE", "300", "WRITE")  # type: ignore[no-untyped-call]
+            _call(sink, "1700000000.1")  # its entry is held up by the pause...
+            await asyncio.sleep(0.05)
+            _call(sink, "1700000000.2")  # ...while these two end, in two loop turns
+            await asyncio.sleep(0.01)
+            _call(sink, "1700000000.3")
+            await sink.drain()
+            entries = await redis.xrange(events_key(prefix))
+            sizes = [len(json.loads(fields["events"])) for _, fields in entries]
+            return sizes, sink.written
+        finally:
+            await forget_prefix(redis, prefix)
+            await redis.aclose()
+
+    assert asyncio.run(scenario()) == ([3, 6], 9)
+
+
+def test_redis_down_drops_and_counts_the_events_and_never_holds_a_call() -> None:
+    async def scenario() -> tuple[int, int, int, float]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]  # closed: nothing listens
+        redis = open_async_client(f"redis://127.0.0.1:{port}/0", timeout=0.5)
+        try:
+            sink = StreamSink(redis, "down:")
+            started = time.monotonic()
+            for n in range(4):
+                _call(sink, f"1700000000.{n}")  # emit returns at once: never waits for Redis
+                await asyncio.sleep(0)
+            await sink.drain()
+            return sink.written, sink.dropped, sink.failed_writes, time.monotonic() - started
+        finally:
+            await redis.aclose()
+
+    written, dropped, failed, seconds = asyncio.run(scenario())
+    assert (written, dropped) == (0, 12)
+    assert failed >= 1 and seconds < 2.0
+
+
+def test_an_event_that_cannot_be_encoded_is_dropped_and_counted_the_rest_written(
+    redis_server_url: str,
+) -> None:
+    prefix = f"t{uuid4().hex[:8]}:"
+
+    async def scenario() -> tuple[int, int, list[str]]:
+        redis = open_async_client(redis_server_url, timeout=5.0)
+        try:
+            sink = StreamSink(redis, prefix)
+            # A lone surrogate: what undecodable bytes from a socket become; not UTF-8.
+            bad = {"name": "caller \udcff"}
+            sink.emit(CallEvent("1700000000.1", "call_start", "main", "", bad))
+            sink.emit(CallEvent("1700000000.1", "call_end", "main", ""))
+            await sink.drain()
+            _call(sink, "1700000000.2")
+            await sink.drain()
+            found = await read_events(redis, prefix, *_today())
+            return sink.written, sink.dropped, [event.uid for event in found.events]
+        finally:
+            await forget_prefix(redis, prefix)
+            await redis.aclose()
+
+    written, dropped, uids = asyncio.run(scenario())
+    assert (written, dropped) == (3, 2)
+    assert uids == ["1700000000.2"] * 3
