@@ -44,6 +44,7 @@ from fastagi.bench._procs import (
     raise_own_fd_limit,
 )
 from fastagi.bench._stats import MIB, percentiles_ms, share
+from fastagi.bench.replay import Exchange, ReplayError
 from fastagi.testing import AsteriskEmulator
 
 __all__ = [
@@ -165,6 +166,8 @@ class _Context:
     generator_cpu: int | None
     progress: Progress
     scenario: _load.Scenario = field(default_factory=lambda: _load.Scenario("", "", ""))
+    #: The probe call's bytes, replayed in the throughput phase (None until probed).
+    exchange: Exchange | None = None
 
 
 def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[str, Any]:
@@ -215,7 +218,7 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
         ctx.progress(f"starting our server (ivr serve) on port {ours.port}")
         _start(ours)
         servers["ours"] = ours
-        ctx.scenario = await _probe(ctx, ours)
+        ctx.scenario, ctx.exchange = await _probe(ctx, ours)
         ctx.progress(
             f"scenario: menu {options.menu!r}, caller input {options.caller_input!r}: "
             f"{len(ctx.scenario.expected)} commands"
@@ -365,8 +368,10 @@ def _stop_leftover_redis(state: Path) -> None:
 # -- the scenario ---------------------------------------------------------------------
 
 
-async def _probe(ctx: _Context, ours: ChildServer) -> _load.Scenario:
+async def _probe(ctx: _Context, ours: ChildServer) -> tuple[_load.Scenario, Exchange]:
     """Two calls against our server: the command lines to replay, checked to be stable.
+
+    Also the first call's exchange, which the throughput phase replays.
 
     A first, unrecorded call makes the caller a known contact: the very first
     call of a number takes the new-caller route, every later one does not.
@@ -388,7 +393,11 @@ async def _probe(ctx: _Context, ours: ChildServer) -> _load.Scenario:
             "our server sent different commands for two identical calls; the peers "
             f"cannot replay them:\n{first.command_lines}\n{second.command_lines}"
         )
-    return replace(base, expected=tuple(first.command_lines))
+    try:
+        exchange = Exchange.of(first)
+    except ReplayError as exc:
+        raise BenchError(f"the scenario cannot be replayed at full load: {exc}") from exc
+    return replace(base, expected=tuple(first.command_lines)), exchange
 
 
 # -- the phases -----------------------------------------------------------------------
@@ -471,6 +480,7 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
                 scenario,
                 calls=options.warmup,
                 concurrency=options.concurrency,
+                exchange=ctx.exchange,
             )
 
     # What is alive now stays alive for the whole bench: keep it out of every
@@ -510,6 +520,7 @@ async def _phases(
                     calls=calls,
                     concurrency=options.concurrency,
                     tally=acc.tally,
+                    exchange=ctx.exchange,
                 )
                 acc.server_cpu += child.cpu_seconds() - cpu0
                 acc.generator_cpu += time.process_time() - gen0  # before the collection

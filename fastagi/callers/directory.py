@@ -152,19 +152,27 @@ def _history_field_ok(name: object) -> bool:
     return isinstance(name, str) and name != "id" and _HISTORY_FIELD.fullmatch(name) is not None
 
 
-def _history_entry(entry: Mapping[str, str], now: float) -> dict[str, str]:
-    """`entry` made safe to store: valid field names, short single-line values, a `when`."""
-    clean: dict[str, str] = {}
+def _history_fields(entry: Mapping[str, str], now: float) -> list[str]:
+    """`entry` made safe to store, as XADD's field, value, field, value... arguments.
+
+    Valid field names only, values cut to one line of `_HISTORY_VALUE_LIMIT`
+    characters, and a `when` (now) when the entry has none.
+    """
+    flat: list[str] = []
+    dated = False
     for name, value in entry.items():
         if not _history_field_ok(name):
             continue
         text = value if type(value) is str else str(value)
         if not text.isprintable():  # every control character is unprintable
             text = _CONTROL.sub(" ", text)
-        clean[name] = text[:_HISTORY_VALUE_LIMIT] if len(text) > _HISTORY_VALUE_LIMIT else text
-    if "when" not in clean:
-        clean["when"] = iso_second(now)
-    return clean
+        if len(text) > _HISTORY_VALUE_LIMIT:
+            text = text[:_HISTORY_VALUE_LIMIT]
+        flat += (name, text)
+        dated = dated or name == "when"
+    if not dated:
+        flat += ("when", iso_second(now))
+    return flat
 
 
 class CallerDirectory:
@@ -596,8 +604,7 @@ class CallerDirectory:
                 done(False)
             return
         try:
-            fields = _history_entry(entry, self.clock())
-            flat = [item for pair in fields.items() for item in pair]
+            flat = _history_fields(entry, self.clock())
             command = b"".join(
                 (
                     b"*%d\r\n" % (6 + len(flat)),

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fastagi.bench.report import ratios
+from fastagi.bench.report import ratios, targets
 from fastagi.bench.runner import BenchOptions
 
 
@@ -29,3 +29,45 @@ def test_the_cost_of_lookups_and_of_the_stream_are_told_apart() -> None:
     assert found["ours-nostream_over_ours-nocallers"]["setups_per_cpu_s"] == 0.82
     assert found["ours_over_ours-nostream"]["setups_per_cpu_s"] == 0.93
     assert "ours_over_panoramisk" not in found  # not measured, not made up
+
+
+def _measured(wall: float, per_cpu_s: float, server_pct: float, generator_pct: float) -> Any:
+    return {
+        "throughput": {
+            "setups_per_s": wall,
+            "setups_per_cpu_s": per_cpu_s,
+            "server_cpu_pct": server_pct,
+            "generator_cpu_pct": generator_pct,
+        },
+        "hold": {"held": 100, "rss_mib": 60.0},
+        "rate": {
+            "overhead_ms": {"p99": 0.5},
+            "overhead_by_command_ms": [{"p99": 0.4}],
+            "offered_per_s": 200.0,
+            "seconds": 3.0,
+        },
+    }
+
+
+def _lookup_target(peers: dict[str, Any]) -> dict[str, Any]:
+    found = targets(BenchOptions(hold=100), peers, 6)
+    return next(t for t in found if t["target"].startswith("caller lookups cost"))
+
+
+def test_the_lookup_cost_is_judged_on_setups_per_second_when_both_servers_are_the_limit() -> None:
+    # Both saturated: 3100 of 3600 setups/s is 0.86, whatever the CPU-second figures say.
+    saturated = _lookup_target(
+        {
+            "ours": _measured(3100.0, 3200.0, 97.0, 70.0),
+            "ours-nocallers": _measured(3600.0, 4000.0, 96.0, 75.0),
+        }
+    )
+    assert saturated["met"] is True and saturated["basis"] == "setups/s, both servers saturated"
+    # The generator held the plain server back: its wall rate is a floor, CPU decides.
+    bound = _lookup_target(
+        {
+            "ours": _measured(2300.0, 2500.0, 92.0, 85.0),
+            "ours-nocallers": _measured(2600.0, 3400.0, 78.0, 95.0),
+        }
+    )
+    assert bound["met"] is False and "generator limited" in bound["basis"]
