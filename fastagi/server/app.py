@@ -49,6 +49,9 @@ class RunningServer:
     #: Reads what else a reload takes (the prompt catalogue): raises on a bad
     #: file, else returns the function that puts it in place.
     prepare_reload: Callable[[], Callable[[], None]] | None = None
+    #: Called after a reload or rollback put other menus in place (`ivr serve`
+    #: settles its heap: fastagi.server.heap).
+    after_reload: Callable[[], None] | None = None
     #: More for `ivr status` (the outbound calls), by section name.
     status_sections: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     #: The Prometheus metrics fed by this server (closed by `stop`).
@@ -65,11 +68,15 @@ class RunningServer:
         menus = self.registry.reload(lambda: load_menus(self.settings.menus_dir))
         if commit is not None:
             commit()
+        if self.after_reload is not None:
+            self.after_reload()
         log.info("menus reloaded: version %d, %d menus", self.registry.version, len(menus))
         return {"ok": True, "version": self.registry.version, "menus": sorted(menus)}
 
     def rollback(self) -> dict[str, Any]:
         menus = self.registry.rollback()
+        if self.after_reload is not None:
+            self.after_reload()
         log.info("menus rolled back: version %d", self.registry.version)
         return {"ok": True, "version": self.registry.version, "menus": sorted(menus)}
 

@@ -154,6 +154,7 @@ def run_forever(settings: ServerSettings) -> int:
     from fastagi.outbound.service import OutboundService
     from fastagi.prompts.service import dynamic_from_settings, load_settings_catalogue
     from fastagi.server.app import caller_service, install_reload_signal, start_server
+    from fastagi.server.heap import settle_heap
     from fastagi.storage import EmbeddedRedisError, redis_url
 
     try:
@@ -210,6 +211,7 @@ def run_forever(settings: ServerSettings) -> int:
                 server.prepare_reload = partial(_prepare_catalogue, settings, dynamic)
             if outbound is not None:
                 server.status_sections["outbound"] = outbound.status
+            server.after_reload = settle_heap
             install_reload_signal(server)
 
             def drain() -> Deferred[int]:
@@ -234,6 +236,7 @@ def run_forever(settings: ServerSettings) -> int:
             host, port = server.address
             menus = sorted(server.registry.current)
             print(_banner(host, port, url, menus, prompts), flush=True)
+            settle_heap()  # start-up's objects live as long as the process
             reactor.run()
     except EmbeddedRedisError as exc:
         print(f"ivr serve: {exc}", file=sys.stderr)

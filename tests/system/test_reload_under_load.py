@@ -43,6 +43,8 @@ def test_reloads_under_load_never_fail_a_call(tmp_path: Path) -> None:
         workers = [asyncio.ensure_future(caller()) for _ in range(10)]
         await asyncio.sleep(0.3)
         version = server.registry.version
+        settled: list[int] = []  # `ivr serve` settles its heap here
+        server.after_reload = lambda: settled.append(server.registry.version)
         main.write_text(good.replace("start: welcome", "start: welcom"))  # a typo
         stage[0] = 1
         try:
@@ -59,6 +61,7 @@ def test_reloads_under_load_never_fail_a_call(tmp_path: Path) -> None:
         running = False
         await asyncio.gather(*workers)
         await server.stop(grace=1.0)
+        assert settled == [version + 1]  # after the good reload only
         return results, refused, version, kept
 
     results, refused, version, kept = run_on_reactor_loop(scenario())
