@@ -193,3 +193,21 @@ def test_lingering_commands_ride_with_the_next_batch_or_go_on_their_own(
         await client.delete(f"{prefix}late")
 
     _run(redis_server_url, body)
+
+
+def test_a_connection_idle_past_the_health_check_interval_is_replaced(
+    redis_server_url: str,
+) -> None:
+    async def main() -> None:
+        client = open_async_client(redis_server_url, timeout=5.0)
+        client.connection_pool.connection_kwargs["health_check_interval"] = 0.2
+        batcher = CommandBatcher(client)
+        try:
+            first = await batcher.submit(encode_command("CLIENT", "ID"))
+            assert await batcher.submit(encode_command("CLIENT", "ID")) == first  # kept
+            await asyncio.sleep(0.3)  # idle longer than the interval: not trusted any more
+            assert await batcher.submit(encode_command("CLIENT", "ID")) != first
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
