@@ -317,11 +317,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_fmt(r['overhead_ms']['p99'])} | {_fmt(h['rss_mib'])} ({h['held']} held) | "
             f"{p['failed_calls']} |"
         )
+    bound_note = (
+        " (generator-bound: the load generator used over "
+        f"{SATURATED_PCT:g}% of its core while the server had spare CPU, so the wall rate is "
+        "a floor; compare setups per server CPU-second below)"
+        if any(_generator_bound(p) for p in peers.values())
+        else ""
+    )
     lines += [
         "",
-        "setups/s: throughput phase, wall clock (generator-bound: the load generator used "
-        f"over {SATURATED_PCT:g}% of its core while the server had spare CPU, so the wall "
-        "rate is a floor; compare setups per server CPU-second below). p50/p99: per-command "
+        f"setups/s: throughput phase, wall clock{bound_note}. p50/p99: per-command "
         "overhead in the fixed-rate phase.",
         "",
         "Details:",
