@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from fastagi.callers.profile import CallerProfile
@@ -63,11 +64,16 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z0-9_]+)?)\}")
 
 def caller_variables(profile: CallerProfile, segment: SegmentMatch) -> dict[str, str]:
     """`caller.<field>` for every profile field, plus caller.number and segment."""
-    variables = {f"caller.{name}": value for name, value in profile.fields.items() if value}
+    variables = {_variable(name): value for name, value in profile.fields.items() if value}
     if profile.number:
         variables["caller.number"] = profile.number
     variables["segment"] = segment.segment
     return variables
+
+
+@lru_cache(maxsize=1024)
+def _variable(field: str) -> str:
+    return f"caller.{field}"  # the same few names on every call: made once
 
 
 def render(template: str, variables: Mapping[str, str], safe: re.Pattern[str]) -> str | None:

@@ -317,7 +317,9 @@ class CallerDirectory:
         """The lookup script's EVALSHA for this call, and the call's time as ISO text."""
         now = self.clock()
         when = iso_second(now)
-        tag = _UNIQUEID_UNSAFE.sub("", uniqueid)[:64] or secrets.token_hex(4)
+        if not (uniqueid.isascii() and uniqueid.replace(".", "").isdigit()):  # Asterisk's form
+            uniqueid = _UNIQUEID_UNSAFE.sub("", uniqueid)
+        tag = uniqueid[:64] or secrets.token_hex(4)
         command = b"".join(
             (
                 _IDENTIFY.head(2, 3 + days),

@@ -132,9 +132,18 @@ class MenuRoute:
         self.events.emit(CallEvent(call.uniqueid, "caller", choice.menu, "", data))
 
 
-def _call_facts(call: Call, context: CallContext, outcome: Outcome, started: float) -> CallFacts:
-    """What the missed-call callbacks need to know about the call that just ended."""
+def _call_facts(
+    call: Call, context: CallContext, outcome: Outcome, started: float
+) -> CallFacts | None:
+    """What the missed-call callbacks need to know about the call that just ended.
+
+    None for most calls: one that ended in the menu with no mark (no queue,
+    agent, closed hours or callback request) and not by the caller hanging
+    up can be neither lost nor answered by an agent.
+    """
     marks = outcome.marks
+    if not marks and outcome.kind != "caller_hangup":
+        return None
     queue_outcome: QueueOutcome | None = None
     if QUEUE_ABANDON in marks:
         queue_outcome = "abandoned"
