@@ -221,7 +221,7 @@ class _Link(asyncio.Protocol):
         reader = self.reader
         in_flight = self.in_flight
         reader.feed(data)
-        missing: list[_Job] = []
+        missing: list[tuple[_Job, ResponseError]] = []
         answered = len(in_flight)
         try:
             while True:
@@ -231,10 +231,10 @@ class _Link(asyncio.Protocol):
                 job = in_flight.popleft()
                 if isinstance(reply, ResponseError):
                     if isinstance(reply, NoScriptError) and job.script and not job.reloaded:
-                        missing.append(job)
+                        missing.append((job, reply))
                         continue
                     if isinstance(reply, ReadOnlyError):
-                        self.retire()  # a replica now: the next turn asks the pool again
+                        self.retiring = True  # a replica now: the next turn asks the pool again
                 job.answer(reply)
         except IndexError:
             self.close(RedisConnectionError("Redis sent a reply nobody asked for"))
@@ -244,10 +244,13 @@ class _Link(asyncio.Protocol):
             return
         if len(in_flight) != answered:
             self.head_since = self.loop.time()
-        if missing:
-            self._reload(missing)
-        elif self.retiring and not in_flight:
-            self.close(None)
+        if missing and not self.retiring:
+            self._reload([job for job, _ in missing])
+        else:
+            for job, reply in missing:  # not sent again on a connection that is leaving
+                job.answer(reply)
+            if self.retiring and not in_flight:
+                self.close(None)
 
     def _reload(self, jobs: list[_Job]) -> None:
         """Load the scripts Redis did not know, then send their commands again."""

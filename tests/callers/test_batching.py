@@ -6,16 +6,17 @@ import asyncio
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from callers_helpers import record_writes, silent_redis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError, ReadOnlyError, ResponseError
 
 from fastagi.callers.batching import CommandBatcher
 from fastagi.callers.resp import Script, encode_command
-from fastagi.storage import open_async_client
+from fastagi.storage import EmbeddedRedis, open_async_client
 
 
 @pytest.fixture
@@ -211,3 +212,27 @@ def test_a_connection_idle_past_the_health_check_interval_is_replaced(
             await client.aclose()
 
     asyncio.run(main())
+
+
+def test_a_readonly_reply_retires_the_connection(tmp_path: Path) -> None:
+    """A master turned into a replica answers READONLY: the next batch connects afresh."""
+    server = EmbeddedRedis(tmp_path)
+    url = server.acquire()
+
+    async def main() -> None:
+        client = open_async_client(url, timeout=5.0)
+        batcher = CommandBatcher(client)
+        try:
+            first = await batcher.submit(encode_command("CLIENT", "ID"))
+            await client.execute_command("REPLICAOF", "127.0.0.1", "1")  # type: ignore[no-untyped-call]
+            with pytest.raises(ReadOnlyError):
+                await batcher.submit(encode_command("SET", "written", "1"))
+            await client.execute_command("REPLICAOF", "NO", "ONE")  # type: ignore[no-untyped-call]
+            assert await batcher.submit(encode_command("CLIENT", "ID")) != first
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.release()
