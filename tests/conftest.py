@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import textwrap
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,14 +86,10 @@ def smtp_server() -> Iterator[SmtpServer]:
 def ami_peer() -> Iterator[tuple[AmiPeer, int]]:
     """Asterisk's AMI (user ivr, secret s3cret), played by the emulator's peer on its own
     loop in a thread."""
+    from ami_helpers import peer_in_thread
+
     from fastagi.testing import AmiPeer
 
-    loop = asyncio.new_event_loop()
     peer = AmiPeer(username="ivr", secret="s3cret")
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    _, port = asyncio.run_coroutine_threadsafe(peer.start(), loop).result(5)
-    yield peer, port
-    asyncio.run_coroutine_threadsafe(peer.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    with peer_in_thread(peer) as port:
+        yield peer, port

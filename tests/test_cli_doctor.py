@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ami_helpers import peer_in_thread
 from click.testing import CliRunner, Result
 
 from fastagi.cli import main
@@ -92,15 +91,8 @@ def test_unreachable_redis_fails(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def ami_port() -> Iterator[int]:
     """An AMI peer on its own loop in a thread: the CLI runs its own reactor loop."""
-    loop = asyncio.new_event_loop()
-    peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.01)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    _, port = asyncio.run_coroutine_threadsafe(peer.start(), loop).result(5)
-    yield port
-    asyncio.run_coroutine_threadsafe(peer.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    with peer_in_thread(AmiPeer(username="ivr", secret="s3cret", time_scale=0.01)) as port:
+        yield port
 
 
 def test_ami_login_with_the_right_secret(monkeypatch: pytest.MonkeyPatch, ami_port: int) -> None:

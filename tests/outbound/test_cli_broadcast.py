@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ami_helpers import peer_in_thread
 from click.testing import CliRunner
 
 from fastagi.cli import main
@@ -20,18 +19,12 @@ pytestmark = pytest.mark.system
 @pytest.fixture
 def peer() -> Iterator[tuple[AmiPeer, int]]:
     """An AMI peer on its own loop in a thread: the CLI runs its own reactor loop."""
-    loop = asyncio.new_event_loop()
     peer = AmiPeer(username="ivr", secret="s3cret", time_scale=0.01)
     peer.page_extensions["office"] = "PJSIP/201&PJSIP/202,inq,20"
     peer.script("office", "answer", talk=30.0)
     peer.script("202", "answer", ring=1.0)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    _, port = asyncio.run_coroutine_threadsafe(peer.start(), loop).result(5)
-    yield peer, port
-    asyncio.run_coroutine_threadsafe(peer.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    with peer_in_thread(peer) as port:
+        yield peer, port
 
 
 def _config(tmp_path: Path, port: int) -> Path:
