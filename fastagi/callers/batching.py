@@ -156,7 +156,6 @@ class _Link(asyncio.Protocol):
         self.head_since = 0.0  # since when the oldest command in flight waits for its reply
         self.idle_limit = float(connection.health_check_interval or 0) or None
         self.timer: asyncio.TimerHandle | None = None
-        self.timer_at = 0.0
         self.closed = False
         self.retiring = False  # no new commands: closed once in_flight is answered
 
@@ -181,7 +180,7 @@ class _Link(asyncio.Protocol):
         self.sent_at = now
         self.transport.write(b"".join([job.command for job in jobs]))
         due = self._next_deadline(jobs, now)
-        if due is not None and (self.timer is None or due < self.timer_at):
+        if due is not None and (self.timer is None or due < self.timer.when()):
             self._arm(due)
 
     def _next_deadline(self, jobs: Iterable[_Job], now: float) -> float | None:
@@ -197,7 +196,6 @@ class _Link(asyncio.Protocol):
     def _arm(self, when: float) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        self.timer_at = when
         self.timer = self.loop.call_at(when, self._on_timer)
 
     def _on_timer(self) -> None:
@@ -341,10 +339,14 @@ class CommandBatcher:
             if self._linger_timer is None and not self._scheduled:
                 self._linger_timer = asyncio.get_running_loop().call_later(linger, self.flush)
             return
+        self._schedule()
+        self._queued.append(job)
+
+    def _schedule(self) -> None:
+        """Send what is queued in the next loop turn (once, however many submit meanwhile)."""
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._send_turn)
-        self._queued.append(job)
 
     def send(self, command: bytes, on_reply: ReplyCallback, *, linger: float | None = None) -> None:
         """`submit` for a command nobody awaits: `on_reply` gets its reply, or the exception.
@@ -357,9 +359,8 @@ class CommandBatcher:
 
     def flush(self) -> None:
         """Send the lingering commands in this loop turn's batch (or a batch of their own)."""
-        if self._lingering and not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._send_turn)
+        if self._lingering:
+            self._schedule()
 
     def _send_turn(self) -> None:
         # Runs one loop turn after the first submit: by then every command of that turn is queued.
