@@ -271,9 +271,8 @@ class CallerDirectory:
         number = self.caller_number(raw_callerid)
         if number is None:
             return CallerProfile.anonymous_caller()
-        command, when = self._lookup_command(number, window_args, len(days), uniqueid)
-        reply = await self._batch.submit(command, script=_IDENTIFY)
-        return self._profile_of(reply, number, days, when)
+        sent, when = self._send_lookup(number, window_args, len(days), uniqueid, None)
+        return self._profile_of(await sent, number, days, when)
 
     async def lookup(
         self, raw_callerid: str, *, windows: Iterable[int] = (), uniqueid: str = ""
@@ -290,10 +289,8 @@ class CallerDirectory:
         if number is None:
             return CallerProfile.anonymous_caller()
         try:
-            command, when = self._lookup_command(number, window_args, len(days), uniqueid)
-            # The batcher keeps the budget (one timer for all lookups, not one each).
-            reply = await self._batch.submit(command, script=_IDENTIFY, budget=self.budget)
-            return self._profile_of(reply, number, days, when)
+            sent, when = self._send_lookup(number, window_args, len(days), uniqueid, self.budget)
+            return self._profile_of(await sent, number, days, when)
         except (RedisError, OSError, TimeoutError, ValueError) as exc:
             self.degraded_lookups += 1
             held = self._lookup_log.allow()
@@ -311,10 +308,13 @@ class CallerDirectory:
                 )
             return CallerProfile.unavailable(number)
 
-    def _lookup_command(
-        self, number: str, window_args: bytes, days: int, uniqueid: str
-    ) -> tuple[bytes, str]:
-        """The lookup script's EVALSHA for this call, and the call's time as ISO text."""
+    def _send_lookup(
+        self, number: str, window_args: bytes, days: int, uniqueid: str, budget: float | None
+    ) -> tuple[asyncio.Future[Any], str]:
+        """Submit the lookup script's EVALSHA for this call: its reply, and the call's time.
+
+        `budget` (seconds) is kept by the batcher: one timer for all lookups, not one each.
+        """
         now = self.clock()
         when = iso_second(now)
         if not (uniqueid.isascii() and uniqueid.replace(".", "").isdigit()):  # Asterisk's form
@@ -328,7 +328,7 @@ class CallerDirectory:
                 window_args,
             )
         )
-        return command, when
+        return self._batch.submit(command, script=_IDENTIFY, budget=budget), when
 
     def _profile_of(
         self, reply: Any, number: str, days: tuple[int, ...], when: str
