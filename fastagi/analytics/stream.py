@@ -97,7 +97,6 @@ class StreamSink:
         skip: Iterable[str] = NOISY_KINDS,
         open_flush_every: float = OPEN_FLUSH_EVERY,
     ) -> None:
-        self.redis = redis
         self.key = events_key(prefix)
         self.maxlen = maxlen
         self.skip = frozenset(skip)
