@@ -205,7 +205,7 @@ async def closed_loop(
             placed += 1
             try:
                 if exchange is None:
-                    result = await place(emulator, host, port, scenario)
+                    result = await place(emulator, host, port, scenario, placed)
                     tally.add(result, scenario)
                 else:
                     callerid = scenario.callerid_for(placed)
