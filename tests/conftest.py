@@ -86,7 +86,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 def ami_peer() -> Iterator[tuple[AmiPeer, int]]:
     """Asterisk's AMI (user ivr, secret s3cret), played by the emulator's peer on its own
     loop in a thread."""
-    from ami_helpers import peer_in_thread
+    from threaded_ami_peer import peer_in_thread
 
     from fastagi.testing import AmiPeer
 

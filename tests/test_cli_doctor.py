@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ami_helpers import peer_in_thread
 from click.testing import CliRunner, Result
+from threaded_ami_peer import peer_in_thread
 
 from fastagi.cli import main
 from fastagi.config import redacted_url
