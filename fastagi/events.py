@@ -16,12 +16,13 @@ __all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink", "TeeSink"]
 
 
 class _CallEventFields(NamedTuple):
+    # The order of a stream row (docs/events.md), so the stream encodes the tuple as it is.
     uniqueid: str
     kind: str
     menu: str
     node: str
-    data: Mapping[str, str]
     at: float
+    data: Mapping[str, str]
 
 
 class CallEvent(_CallEventFields):
@@ -54,8 +55,8 @@ class CallEvent(_CallEventFields):
                 kind,
                 menu,
                 node,
-                {} if data is None else data,
                 time.time() if at is None else at,
+                {} if data is None else data,
             ),
         )
 

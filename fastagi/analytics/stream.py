@@ -19,7 +19,7 @@ after the call ended, a callback attempt, a campaign result) go with the
 next entry.
 
     v       "1"
-    at      the first event's Unix time (milliseconds)
+    at      the first event's Unix time (with milliseconds)
     events  a JSON array of [uid, kind, menu, node, at, {data}], each call's in order
 
 `emit` never waits for Redis. When Redis is down or slow the buffer is bounded; what
@@ -166,9 +166,10 @@ class StreamSink:
         if self._in_flight or not self._buffer:
             return  # the reply to the XADD in flight sends what gathered meanwhile
         batch, self._buffer = self._buffer, []
-        rows = _rows(batch)
+        rows = [event for call in batch for event in call]
         try:
-            events = orjson.dumps(rows)
+            # A CallEvent is a stream row already ([uid, kind, menu, node, at, data]).
+            events = orjson.dumps(rows, default=_as_row)
         except (TypeError, orjson.JSONEncodeError) as exc:  # a value that is not text
             self.dropped += len(rows)
             log.warning("events of %d call(s) not written: %s", len(batch), exc)
@@ -206,9 +207,12 @@ class StreamSink:
             await self._drained
 
 
-def _rows(calls: list[list[CallEvent]]) -> list[list[Any]]:
-    """The entry's `events` array: [uid, kind, menu, node, at, {data}] per event, in order."""
-    return [[e.uniqueid, e.kind, e.menu, e.node, round(e.at, 3), e.data] for c in calls for e in c]
+def _as_row(value: Any) -> tuple[Any, ...]:
+    """orjson's hook for what it does not encode itself: a CallEvent (a tuple
+    subclass) is written as its fields, which are a row's; anything else is an error."""
+    if type(value) is CallEvent:
+        return tuple(value)
+    raise TypeError(f"{type(value).__name__} is not text")
 
 
 def _text(value: Any) -> str:
