@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from fastagi.server.heap import settle_heap
+from fastagi.server.heap import YOUNG_THRESHOLD, settle_heap
 
 
 class _Node:
@@ -43,4 +43,55 @@ def test_settling_again_lets_the_old_frozen_objects_be_collected(unfrozen: None)
     settle_heap()  # `old` is frozen while it lives...
     del old
     settle_heap()  # ...and collected once it is garbage and the heap is settled again
+    assert gone() is None
+
+
+@pytest.fixture
+def default_thresholds() -> Iterator[None]:
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
+
+
+def _young_collections_while(work: Callable[[], object]) -> int:
+    passes = 0
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        nonlocal passes
+        if phase == "start" and info["generation"] == 0:
+            passes += 1
+
+    gc.callbacks.append(count)
+    try:
+        work()
+    finally:
+        gc.callbacks.remove(count)
+    return passes
+
+
+def test_calls_in_progress_do_not_set_off_young_collections(
+    unfrozen: None, default_thresholds: None
+) -> None:
+    settle_heap()
+    # What a hundred calls in progress hold: thousands of live young containers.
+    held = _young_collections_while(lambda: [[_Node()] for _ in range(3000)])
+    assert held == 0
+
+
+def test_garbage_cycles_are_still_collected_without_asking(
+    unfrozen: None, default_thresholds: None
+) -> None:
+    settle_heap()
+    first = _Node()
+    first.other = _Node()
+    first.other.other = first
+    gone = weakref.ref(first)
+    del first
+
+    def pile_up_cycles() -> None:
+        for _ in range(2 * YOUNG_THRESHOLD):
+            node = _Node()
+            node.other = node
+
+    assert _young_collections_while(pile_up_cycles) > 0
     assert gone() is None
