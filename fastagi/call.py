@@ -100,13 +100,11 @@ class Call:
         exec_allowlist: frozenset[str] = DEFAULT_EXEC_ALLOWLIST,
     ) -> None:
         self.env = env
+        #: agi_uniqueid, read once: the server asks for it several times a call.
+        self.uniqueid: str = env.uniqueid
         self._channel = channel
         self._exec_allowlist = exec_allowlist
-        self.log = logging.LoggerAdapter(log, {"uniqueid": env.uniqueid})
-
-    @property
-    def uniqueid(self) -> str:
-        return self.env.uniqueid
+        self.log = logging.LoggerAdapter(log, {"uniqueid": self.uniqueid})
 
     @property
     def language(self) -> str:
