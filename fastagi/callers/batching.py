@@ -348,14 +348,21 @@ class CommandBatcher:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._send_turn)
 
-    def send(self, command: bytes, on_reply: ReplyCallback, *, linger: float | None = None) -> None:
+    def send(
+        self,
+        command: bytes,
+        on_reply: ReplyCallback,
+        *,
+        script: Script | None = None,
+        linger: float | None = None,
+    ) -> None:
         """`submit` for a command nobody awaits: `on_reply` gets its reply, or the exception.
 
         Cheaper than a future for writes (no task wakes up for the reply);
         `on_reply` is called from the protocol, so it must be quick and must
         not raise (an exception is logged).
         """
-        self._add(_Job(command, None, on_reply=on_reply), linger)
+        self._add(_Job(command, None, script, on_reply=on_reply), linger)
 
     def flush(self) -> None:
         """Send the lingering commands in this loop turn's batch (or a batch of their own)."""

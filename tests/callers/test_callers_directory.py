@@ -222,6 +222,48 @@ def test_history_newest_first_and_capped(with_directory: Run) -> None:
     with_directory(body, clock=clock)
 
 
+def test_history_entry_is_stored_field_by_field_in_order(with_directory: Run) -> None:
+    async def body(d: CallerDirectory) -> None:
+        entry = {"when": "2026-11-27T10:00:00Z", "menu": "main_ru", "path": "main > Поддержка"}
+        entry |= {"digits": "2,2", "outcome": "return:billing"}
+        assert await d.record_call(NUMBER, entry) is True
+        [(_, fields)] = await d.redis.xrange(d.keys.history(NUMBER))
+        assert list(fields.items()) == list(entry.items())  # what XRANGE shows an integrator
+
+    with_directory(body)
+
+
+def test_history_entry_is_made_safe_to_store(with_directory: Run) -> None:
+    async def body(d: CallerDirectory) -> None:
+        entry: dict[str, Any] = {"path": "main\r\nFLUSHALL\x00", "digits": 5, "note": "x" * 1500}
+        entry |= {"bad key!": "x", "id": "forged", "name": "Иван"}
+        assert await d.record_call(NUMBER, entry) is True
+        [stored] = await d.history(NUMBER)
+        assert stored["path"] == "main  FLUSHALL " and stored["digits"] == "5"
+        assert stored["note"] == "x" * 1000 and stored["name"] == "Иван"
+        assert "bad key!" not in stored and stored["id"] != "forged"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stored["when"])
+        many = {f"f{n}": str(n) for n in range(300)}
+        assert await d.record_call(NUMBER, many) is True
+        [(_, fields)] = await d.redis.xrevrange(d.keys.history(NUMBER), count=1)
+        assert len(fields) == 200 and "when" in fields and fields["f0"] == "0"
+        # Text that is not Unicode (a lone surrogate) cannot be stored: counted, not raised.
+        assert await d.record_call(NUMBER, {"name": "caller \udcff"}) is False
+        assert d.history_write_failures == 1
+
+    with_directory(body)
+
+
+def test_history_survives_the_server_forgetting_its_scripts(with_directory: Run) -> None:
+    async def body(d: CallerDirectory) -> None:
+        assert await d.record_call(NUMBER, {"outcome": "queue"}) is True
+        await d.redis.script_flush()  # as after a Redis restart
+        assert await d.record_call(NUMBER, {"outcome": "hangup"}) is True
+        assert [e["outcome"] for e in await d.history(NUMBER)] == ["hangup", "queue"]
+
+    with_directory(body)
+
+
 def test_record_call_failures_are_counted_not_raised(redis_server_url: str) -> None:
     async def main() -> None:
         down = open_async_client(f"redis://127.0.0.1:{_closed_port()}/0", timeout=0.2)
