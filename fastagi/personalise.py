@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from fastagi.callers.profile import CallerProfile
 from fastagi.callers.segments import SegmentMatch
@@ -29,9 +28,8 @@ __all__ = [
 Layer = Literal["personal", "segment", "default"]
 
 
-@dataclass(frozen=True)
-class MenuChoice:
-    """The menu a call runs and the layer it came from."""
+class MenuChoice(NamedTuple):
+    """The menu a call runs and the layer it came from (made on every call: a named tuple)."""
 
     menu: str
     layer: Layer
