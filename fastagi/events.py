@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple, Protocol
 
 __all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink", "TeeSink"]
@@ -72,15 +72,43 @@ class NullSink:
         return None
 
 
+#: Kinds a TeeSink remembers the routes of; beyond, it works them out per event.
+_ROUTED_KINDS = 256
+
+
 class TeeSink:
-    """Hands every event to each of `sinks`, in order (the server has one sink)."""
+    """Hands every event to each of `sinks` that wants its kind, in order.
+
+    A sink with a `wants(kind) -> bool` method is only given the kinds it
+    wants (the metrics count two kinds of a call's dozen; the stream skips
+    prompts): which sinks want a kind is worked out once per kind, so an
+    event costs the calls it needs and no more. Tees given to a tee are
+    flattened into it.
+    """
 
     def __init__(self, *sinks: EventSink) -> None:
-        self.sinks = sinks
+        flat: list[EventSink] = []
+        for sink in sinks:
+            flat.extend(sink.sinks if isinstance(sink, TeeSink) else (sink,))
+        self.sinks: tuple[EventSink, ...] = tuple(flat)
+        self._routes: dict[str, tuple[Callable[[CallEvent], None], ...]] = {}
 
     def emit(self, event: CallEvent) -> None:
-        for sink in self.sinks:
-            sink.emit(event)
+        routes = self._routes.get(event.kind)
+        if routes is None:
+            routes = self._route(event.kind)
+        for emit in routes:
+            emit(event)
+
+    def _route(self, kind: str) -> tuple[Callable[[CallEvent], None], ...]:
+        routes = tuple(
+            sink.emit
+            for sink in self.sinks
+            if (wants := getattr(sink, "wants", None)) is None or wants(kind)
+        )
+        if len(self._routes) < _ROUTED_KINDS:
+            self._routes[kind] = routes
+        return routes
 
 
 class EventRecorder:

@@ -96,6 +96,10 @@ class _ServerCollector(Collector):
             )
 
 
+#: The event kinds the metrics read.
+_COUNTED_KINDS = frozenset({"call_end", "queue"})
+
+
 class Metrics:
     """The server's metrics in a registry of their own; see the module docstring."""
 
@@ -145,6 +149,10 @@ class Metrics:
     def watch_factory(self, factory: FastAGIFactory) -> None:
         """Report this factory's active and rejected calls."""
         self._server.factory = factory
+
+    def wants(self, kind: str) -> bool:
+        """The kinds `emit` reads (a TeeSink gives it no others)."""
+        return kind in _COUNTED_KINDS
 
     def emit(self, event: CallEvent) -> None:
         """EventSink: count ended calls, time queue waits; other events are ignored."""

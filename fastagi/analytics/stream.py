@@ -115,6 +115,10 @@ class StreamSink:
         self._drained: asyncio.Future[None] | None = None
         self._scheduled = False
 
+    def wants(self, kind: str) -> bool:
+        """Every kind but the noisy ones (a TeeSink does not hand those over)."""
+        return kind not in self.skip
+
     def emit(self, event: CallEvent) -> None:
         kind = event.kind
         if kind in self.skip:

@@ -78,6 +78,9 @@ class WebhookSink:
         self.dropped = 0
         self.failures = 0
 
+    def wants(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
     def emit(self, event: CallEvent) -> None:
         if self.kinds is not None and event.kind not in self.kinds:
             return

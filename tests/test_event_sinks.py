@@ -1,0 +1,44 @@
+"""TeeSink: every sink gets the events of the kinds it wants, in order."""
+
+from __future__ import annotations
+
+from fastagi.events import CallEvent, EventRecorder, TeeSink
+
+
+class Picky(EventRecorder):
+    def __init__(self, *kinds: str) -> None:
+        super().__init__()
+        self.kinds = frozenset(kinds)
+
+    def wants(self, kind: str) -> bool:
+        return kind in self.kinds
+
+
+def _kinds(sink: EventRecorder) -> list[str]:
+    return [event.kind for event in sink.events("1.1")]
+
+
+def test_each_sink_gets_only_the_kinds_it_wants_and_others_get_all() -> None:
+    everything, ends = EventRecorder(), Picky("call_end")
+    tee = TeeSink(everything, ends)
+    for kind in ("call_start", "prompt", "call_end", "prompt", "call_end"):
+        tee.emit(CallEvent("1.1", kind))
+    assert _kinds(everything) == ["call_start", "prompt", "call_end", "prompt", "call_end"]
+    assert _kinds(ends) == ["call_end", "call_end"]
+
+
+def test_a_tee_inside_a_tee_is_flattened_and_keeps_the_order() -> None:
+    order: list[str] = []
+
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def emit(self, event: CallEvent) -> None:
+            order.append(self.name)
+
+    first, second, third = Named("first"), Named("second"), Named("third")
+    tee = TeeSink(TeeSink(first, second), third)
+    assert tee.sinks == (first, second, third)
+    tee.emit(CallEvent("1.1", "node"))
+    assert order == ["first", "second", "third"]
