@@ -8,7 +8,7 @@ so what an admin is shown is what a caller gets.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -18,6 +18,7 @@ from fastagi.callers.segments import SegmentMatch
 __all__ = [
     "PATH_SAFE",
     "TEXT_SAFE",
+    "CallerVariables",
     "MenuChoice",
     "caller_variables",
     "choose_menu",
@@ -60,13 +61,45 @@ TEXT_SAFE = re.compile(r"[\w .,@+()'-]{1,128}")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z0-9_]+)?)\}")
 
 
-def caller_variables(profile: CallerProfile, segment: SegmentMatch) -> dict[str, str]:
+class CallerVariables(Mapping[str, str]):
+    """`caller.<field>` for every non-empty profile field, plus caller.number and segment.
+
+    Read from the profile when asked: a call looks up one or two of them, so
+    making a dict of them all on every call was wasted.
+    """
+
+    __slots__ = ("_profile", "_segment")
+
+    def __init__(self, profile: CallerProfile, segment: str) -> None:
+        self._profile = profile
+        self._segment = segment
+
+    def __getitem__(self, name: str) -> str:
+        if name == "segment":
+            return self._segment
+        if name == "caller.number" and self._profile.number:
+            return self._profile.number
+        if name.startswith("caller."):
+            value = self._profile.fields.get(name[len("caller.") :])
+            if value:
+                return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        profile = self._profile
+        names = [_variable(name) for name, value in profile.fields.items() if value]
+        if profile.number and "caller.number" not in names:
+            names.append("caller.number")
+        names.append("segment")
+        return iter(names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def caller_variables(profile: CallerProfile, segment: SegmentMatch) -> Mapping[str, str]:
     """`caller.<field>` for every profile field, plus caller.number and segment."""
-    variables = {_variable(name): value for name, value in profile.fields.items() if value}
-    if profile.number:
-        variables["caller.number"] = profile.number
-    variables["segment"] = segment.segment
-    return variables
+    return CallerVariables(profile, segment.segment)
 
 
 @lru_cache(maxsize=1024)

@@ -63,3 +63,14 @@ def test_rendered_file_names_never_escape_their_folder(value: str) -> None:
     variables = caller_variables(profile(first_name=value), REGULAR)
     out = render("names/{caller.first_name}", variables, PATH_SAFE)
     assert out is None or ("/" not in out[len("names/") :] and ".." not in out)
+
+
+def test_caller_variables_are_the_non_empty_fields_the_number_and_the_segment() -> None:
+    variables = caller_variables(profile(first_name="Ivan", email=""), VIP)
+    assert dict(variables) == {
+        "caller.first_name": "Ivan",
+        "caller.number": "+79161234567",
+        "segment": "vip",
+    }
+    assert len(variables) == 3
+    assert variables.get("caller.email") is None and "caller.last_name" not in variables
