@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from fastagi.bench._procs import ChildServer, free_port
@@ -20,9 +20,17 @@ __all__ = ["shipped_server"]
 
 @contextlib.contextmanager
 def shipped_server(
-    name: str, *, env: Mapping[str, str] | None = None, cpu: int | None = None
+    name: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    cpu: int | None = None,
+    wrapper: Sequence[str] = (),
+    start_timeout: float = 30.0,
 ) -> Iterator[ChildServer]:
-    """Start our server on a free port, yield it, stop it (SIGTERM) and forget its state."""
+    """Start our server on a free port, yield it, stop it (SIGTERM) and forget its state.
+
+    `wrapper` goes before the command (a tool that runs the server, e.g. valgrind).
+    """
     with tempfile.TemporaryDirectory(prefix=f"ivr-{name}-") as work:
         workdir = Path(work)
         state = workdir / "state"
@@ -31,14 +39,14 @@ def shipped_server(
         settings = {"IVR_STATE_DIR": str(state), "IVR_MENUS_DIR": str(default_menus_dir())}
         child = ChildServer(
             name="ours",
-            argv=[*ivr_argv(), "serve", "--port", str(port)],
+            argv=[*wrapper, *ivr_argv(), "serve", "--port", str(port)],
             port=port,
             env=child_env({**settings, **(env or {})}),
             cwd=workdir,
             log_path=workdir / "ours.log",
             cpu=cpu,
         )
-        child.start()
+        child.start(timeout=start_timeout)
         try:
             yield child
         finally:

@@ -246,6 +246,37 @@ def spike_command(
     )
 
 
+@bench_command.command("instructions")
+@click.option("--calls", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Calls counted per server.")  # fmt: skip
+@click.option("--warmup", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Calls replayed first, not counted.")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--peers", default="ours,ours-nostream,ours-nocallers", show_default=True,
+              help="Servers to count, in order.")  # fmt: skip
+@_report_options
+def instructions_command(
+    calls: int, warmup: int, concurrency: int, peers: str, docs_path: Path, write_docs: bool,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Instructions per call of our server with and without lookups, counted under
+    valgrind's callgrind: a measure that machine noise does not move."""
+    from fastagi.bench.instructions import BEGIN, END, count_instructions, markdown
+    from fastagi.bench.runner import BenchError
+
+    names = [name.strip() for name in peers.split(",") if name.strip()]
+    try:
+        result = count_instructions(
+            names, calls=calls, warmup=warmup, concurrency=concurrency,
+            progress=lambda m: click.echo(m, err=True),
+        )  # fmt: skip
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+    command = f"ivr bench instructions --calls {calls} --peers {','.join(names)} --write-docs"
+    _report(result, markdown(result), (BEGIN, END), command, docs_path if write_docs else None,
+            as_json)  # fmt: skip
+
+
 @bench_command.command("hold")
 @click.option("--calls", type=click.IntRange(min=1), default=5000, show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=1.0), default=300.0, show_default=True,
