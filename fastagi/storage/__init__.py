@@ -74,7 +74,7 @@ def open_async_client(
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=timeout, **options
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: `aclose` closes it too
 
 
 def open_sync_client(url: str, *, timeout: float = 3.0) -> redis.Redis:
