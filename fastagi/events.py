@@ -77,13 +77,14 @@ _ROUTED_KINDS = 256
 
 
 class TeeSink:
-    """Hands every event to each of `sinks` that wants its kind, in order.
+    """Hands every event to each of `sinks` that takes its kind, in order.
 
-    A sink with a `wants(kind) -> bool` method is only given the kinds it
-    wants (the metrics count two kinds of a call's dozen; the stream skips
-    prompts): which sinks want a kind is worked out once per kind, so an
-    event costs the calls it needs and no more. Tees given to a tee are
-    flattened into it.
+    A sink with a `route(kind)` method says what takes that kind's events -
+    its `emit`, something cheaper (a list's own `append`: no Python frame
+    per event), or None when it does not want them (the metrics read two
+    kinds of a call's dozen; the stream skips prompts). Routes are worked
+    out once per kind. A sink without `route` gets every event through its
+    `emit`. Tees given to a tee are flattened into it.
     """
 
     def __init__(self, *sinks: EventSink) -> None:
@@ -97,15 +98,17 @@ class TeeSink:
         routes = self._routes.get(event.kind)
         if routes is None:
             routes = self._route(event.kind)
-        for emit in routes:
-            emit(event)
+        for take in routes:
+            take(event)
 
     def _route(self, kind: str) -> tuple[Callable[[CallEvent], None], ...]:
-        routes = tuple(
-            sink.emit
-            for sink in self.sinks
-            if (wants := getattr(sink, "wants", None)) is None or wants(kind)
-        )
+        found: list[Callable[[CallEvent], None]] = []
+        for sink in self.sinks:
+            route = getattr(sink, "route", None)
+            take = sink.emit if route is None else route(kind)
+            if take is not None:
+                found.append(take)
+        routes = tuple(found)
         if len(self._routes) < _ROUTED_KINDS:
             self._routes[kind] = routes
         return routes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastagi.events import CallEvent, EventRecorder, TeeSink
 
 
@@ -10,8 +12,8 @@ class Picky(EventRecorder):
         super().__init__()
         self.kinds = frozenset(kinds)
 
-    def wants(self, kind: str) -> bool:
-        return kind in self.kinds
+    def route(self, kind: str) -> Callable[[CallEvent], None] | None:
+        return self.emit if kind in self.kinds else None
 
 
 def _kinds(sink: EventRecorder) -> list[str]:

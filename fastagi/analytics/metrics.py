@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from prometheus_client import (
@@ -150,9 +150,9 @@ class Metrics:
         """Report this factory's active and rejected calls."""
         self._server.factory = factory
 
-    def wants(self, kind: str) -> bool:
-        """The kinds `emit` reads (a TeeSink gives it no others)."""
-        return kind in _COUNTED_KINDS
+    def route(self, kind: str) -> Callable[[CallEvent], None] | None:
+        """For a TeeSink: `emit` for the kinds it reads, nothing for the others."""
+        return self.emit if kind in _COUNTED_KINDS else None
 
     def emit(self, event: CallEvent) -> None:
         """EventSink: count ended calls, time queue waits; other events are ignored."""

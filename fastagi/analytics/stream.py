@@ -3,27 +3,29 @@
     sink = StreamSink(redis, prefix="ivr:")        # an EventSink for the server
     events = await read_events(redis, "ivr:", start, end)
 
-A call's events are gathered in memory from `call_start` to `call_end`;
-the calls that ended during one event-loop turn are written as one stream
-entry (docs/events.md, schema version 1), so the stream costs the calls one
-JSON encoding and one `XADD` between them, not one per event - the stream
-must not slow the calls it counts. One `XADD` is in flight at a time (what
-ends meanwhile goes in the next), sent already encoded through a
-`CommandBatcher` (no task and no client command of its own per write).
-Every `OPEN_FLUSH_EVERY` seconds what the calls still in progress gathered
-so far is written too (one entry for all of them), so a crash of the server
-(SIGKILL, out of memory) loses at most that many seconds of their events;
-readers join a call's entries by its uid.
-Events that belong to no call in progress (a queue's AgentComplete arriving
-after the call ended, a callback attempt, a campaign result) go with the
-next entry.
+Events wait in one buffer, in the order they happened, and are written as
+one stream entry (docs/events.md, schema version 1) when a call ends - in
+the next event-loop turn, so the calls that end in one turn share it - and
+every `OPEN_FLUSH_EVERY` seconds while calls are in progress, so a crash of
+the server (SIGKILL, out of memory) loses at most that many seconds of
+events. The stream costs the calls one JSON encoding and one `XADD` between
+them, not one per event - it must not slow the calls it counts. One `XADD`
+is in flight at a time (what is due meanwhile goes in the next), sent
+already encoded through a `CommandBatcher` (no task and no client command
+of its own per write). A call's events can be spread over entries, always
+in order: readers join them by uid. Events that belong to no call in
+progress (a queue's AgentComplete arriving after the call ended, a callback
+attempt, a campaign result) are written in the next turn.
 
     v       "1"
     at      the first event's Unix time (with milliseconds)
-    events  a JSON array of [uid, kind, menu, node, at, {data}], each call's in order
+    events  a JSON array of [uid, kind, menu, node, at, {data}], in the order they happened
 
-`emit` never waits for Redis. When Redis is down or slow the buffer is bounded; what
-cannot be kept is counted in `dropped`, and the call never notices.
+Behind a `TeeSink` (what the server has) the events of a call's middle -
+`IN_CALL_KINDS` - go straight into the buffer by its own `append` (`route`):
+no Python call of the sink's per event. `emit` never waits for Redis. When
+Redis is down or slow the buffer is bounded; what cannot be kept is counted
+in `dropped`, and the call never notices.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -59,10 +61,18 @@ log = logging.getLogger("fastagi.analytics")
 SCHEMA_VERSION: Final = "1"
 #: Kinds not worth storing: every prompt and variable of every call.
 NOISY_KINDS: Final = frozenset({"prompt", "variable"})
-MAX_BUFFER: Final = 100_000
-#: Calls whose events are being gathered; beyond, the oldest is written as it is.
-MAX_OPEN_CALLS: Final = 20_000
-#: Seconds between writes of the events gathered so far by calls in progress.
+#: Kinds emitted only between a call's `call_start` and its `call_end`: the
+#: call's end (or the timer while it lasts) writes them, so they need no
+#: bookkeeping of their own. Any other kind is written in the next turn.
+IN_CALL_KINDS: Final = frozenset(
+    {
+        "caller", "node", "digits", "invalid", "timeout", "hours", "queue", "transfer",
+        "voicemail", "callback", "ticket", "action", "action_result", "outcome",
+    }
+)  # fmt: skip
+#: Events kept while Redis cannot take them; beyond, the oldest are dropped (counted).
+MAX_BUFFER: Final = 1_000_000
+#: Seconds between writes while calls are in progress (and nothing else writes).
 OPEN_FLUSH_EVERY: Final = 5.0
 #: Stream length kept (approximate trimming): about a month of a busy centre.
 DEFAULT_MAXLEN: Final = 2_000_000
@@ -86,7 +96,7 @@ class StoredEvent:
 
 
 class StreamSink:
-    """An EventSink that appends calls' events to the Redis stream, in the background."""
+    """An EventSink that appends events to the Redis stream, in the background."""
 
     def __init__(
         self,
@@ -101,87 +111,88 @@ class StreamSink:
         self.maxlen = maxlen
         self.skip = frozenset(skip)
         self.open_flush_every = open_flush_every
-        self._open_flush: asyncio.TimerHandle | None = None
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
-        self._open: dict[str, list[CallEvent]] = {}
-        self._buffer: list[list[CallEvent]] = []
+        # One list for the life of the sink: `route` hands out its bound append.
+        self._buffer: list[CallEvent] = []
+        self._calls = 0  # calls started and not ended: the timer runs while there are any
+        self._timer: asyncio.TimerHandle | None = None
         self._batcher = CommandBatcher(redis)
         # XADD <key> MAXLEN ~ <maxlen> * v 1 at <at> events <json>, encoded but for the last three.
         head = ("XADD", self.key, "MAXLEN", "~", maxlen, "*", "v", SCHEMA_VERSION, "at")
         self._xadd_head = b"*%d\r\n%b" % (len(head) + 3, encode_args(*head))
         self._in_flight = 0  # events sent and not yet answered (one XADD at a time)
-        self._drained: asyncio.Future[None] | None = None
+        self._due = False  # a write is due once the one in flight is answered
         self._scheduled = False
+        self._drained: asyncio.Future[None] | None = None
 
-    def wants(self, kind: str) -> bool:
-        """Every kind but the noisy ones (a TeeSink does not hand those over)."""
-        return kind not in self.skip
+    def route(self, kind: str) -> Callable[[CallEvent], None] | None:
+        """For a TeeSink: what takes this kind's events (None: not stored)."""
+        if kind in self.skip:
+            return None
+        return self._buffer.append if kind in IN_CALL_KINDS else self.emit
 
     def emit(self, event: CallEvent) -> None:
         kind = event.kind
         if kind in self.skip:
             return
-        uid = event.uniqueid
-        gathered = self._open.get(uid)
+        self._buffer.append(event)
+        if kind in IN_CALL_KINDS:
+            return  # the call's end writes it
         if kind == "call_start":
-            if len(self._open) >= MAX_OPEN_CALLS:  # calls that never ended: write as they are
-                oldest = next(iter(self._open))
-                self._queue(self._open.pop(oldest))
-            self._open[uid] = [event]
-            if self._open_flush is None:
-                self._open_flush = asyncio.get_running_loop().call_later(
+            self._calls += 1
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(
                     self.open_flush_every, self.flush_open
                 )
-        elif gathered is None:
-            self._queue([event])
-        elif kind == "call_end":
-            gathered.append(event)
-            self._queue(self._open.pop(uid))
-        else:
-            gathered.append(event)
+            if len(self._buffer) > MAX_BUFFER:  # Redis has been away too long
+                self._drop_oldest()
+            return
+        if kind == "call_end":
+            self._calls = max(0, self._calls - 1)
+        self._schedule()
 
     def flush_open(self) -> None:
         """Write what the calls in progress gathered so far (they go on gathering)."""
-        self._open_flush = None
-        for uid, gathered in self._open.items():
-            if gathered:
-                self._queue(gathered)
-                self._open[uid] = []  # the call goes on gathering from here
-        if self._open:
-            self._open_flush = asyncio.get_running_loop().call_later(
+        self._timer = None
+        if self._buffer:
+            self._start_flush()
+        if self._calls:
+            self._timer = asyncio.get_running_loop().call_later(
                 self.open_flush_every, self.flush_open
             )
 
-    def _queue(self, events: list[CallEvent]) -> None:
-        if not events:  # a call whose events so far were written by flush_open
-            return
-        if len(self._buffer) >= MAX_BUFFER:
-            self.dropped += len(events)  # Redis has been away too long: keep the calls going
-            return
-        self._buffer.append(events)
+    def _schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._start_flush)
 
+    def _drop_oldest(self) -> None:
+        excess = len(self._buffer) - MAX_BUFFER
+        del self._buffer[:excess]
+        self.dropped += excess
+
     def _start_flush(self) -> None:
         self._scheduled = False
-        if self._in_flight or not self._buffer:
-            return  # the reply to the XADD in flight sends what gathered meanwhile
-        batch, self._buffer = self._buffer, []
+        if self._in_flight:
+            self._due = True  # written when the XADD in flight is answered
+            return
+        if not self._buffer:
+            return
         # A CallEvent's fields are a stream row's ([uid, kind, menu, node, at, data]);
         # sliced, it is a plain tuple, which orjson writes without calling back.
-        rows = [event[:] for call in batch for event in call]
+        rows = [event[:] for event in self._buffer]
+        self._buffer.clear()
         try:
             events = orjson.dumps(rows)
         except (TypeError, orjson.JSONEncodeError) as exc:  # a value that is not text
             self.dropped += len(rows)
-            log.warning("events of %d call(s) not written: %s", len(batch), exc)
+            log.warning("%d events not written: %s", len(rows), exc)
             return
         self._in_flight = len(rows)
         command = b"".join(
-            (self._xadd_head, encode_texts([f"{batch[0][0].at:.3f}", "events"]), encode_arg(events))
+            (self._xadd_head, encode_texts([f"{rows[0][4]:.3f}", "events"]), encode_arg(events))
         )
         self._batcher.send(command, self._written)
 
@@ -194,22 +205,22 @@ class StreamSink:
                 log.warning("%d events not written: %s", count, reply)
         else:
             self.written += count
-        if self._buffer:
+        if self._due:
+            self._due = False
             self._start_flush()
-        elif self._drained is not None and not self._drained.done():
+        if not self._in_flight and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
 
     async def drain(self) -> None:
         """Write what is buffered, calls still open included (at shutdown, and in tests)."""
-        if self._open_flush is not None:
-            self._open_flush.cancel()
-            self._open_flush = None
-        for uid in list(self._open):
-            self._queue(self._open.pop(uid))
-        self._start_flush()
-        while self._in_flight:
-            self._drained = asyncio.get_running_loop().create_future()
-            await self._drained
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._buffer or self._in_flight:
+            self._start_flush()
+            if self._in_flight:
+                self._drained = asyncio.get_running_loop().create_future()
+                await self._drained
 
 
 def _text(value: Any) -> str:

@@ -23,7 +23,7 @@ import logging
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from fastagi.config import redacted_url
@@ -78,8 +78,9 @@ class WebhookSink:
         self.dropped = 0
         self.failures = 0
 
-    def wants(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
+    def route(self, kind: str) -> Callable[[CallEvent], None] | None:
+        """For a TeeSink: `emit` for the kinds it posts, nothing for the others."""
+        return self.emit if self.kinds is None or kind in self.kinds else None
 
     def emit(self, event: CallEvent) -> None:
         if self.kinds is not None and event.kind not in self.kinds:

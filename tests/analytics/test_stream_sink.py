@@ -14,7 +14,7 @@ import pytest
 
 from fastagi.analytics.kpis import compute_report
 from fastagi.analytics.stream import StreamSink, events_key, read_events
-from fastagi.events import CallEvent
+from fastagi.events import CallEvent, TeeSink
 from fastagi.storage import forget_prefix, open_async_client
 
 pytestmark = pytest.mark.system
@@ -161,3 +161,66 @@ def test_an_event_that_cannot_be_encoded_is_dropped_and_counted_the_rest_written
     written, dropped, uids = asyncio.run(scenario())
     assert (written, dropped) == (3, 2)
     assert uids == ["1700000000.2"] * 3
+
+
+def test_behind_a_tee_calls_in_progress_are_written_when_another_ends(
+    redis_server_url: str,
+) -> None:
+    prefix = f"t{uuid4().hex[:8]}:"
+
+    async def scenario() -> tuple[list[list[str]], dict[str, list[str]], int]:
+        redis = open_async_client(redis_server_url, timeout=5.0)
+        try:
+            sink = StreamSink(redis, prefix)
+            tee = TeeSink(sink)  # as the server has it: the calls' middles go by `route`
+            first, second = "1700000000.1", "1700000000.2"
+            for uid, kind in [
+                (first, "call_start"), (second, "call_start"), (first, "node"),
+                (second, "node"), (first, "prompt"), (first, "call_end"),
+            ]:  # fmt: skip
+                tee.emit(CallEvent(uid, kind, "main", "welcome"))
+            await asyncio.sleep(0.05)  # the first call's end is written in the next turn
+            tee.emit(CallEvent(second, "digits", "main", "welcome", {"digits": "2"}))
+            tee.emit(CallEvent(second, "call_end"))
+            await sink.drain()
+            entries = await redis.xrange(events_key(prefix))
+            kinds = [[row[1] for row in json.loads(fields["events"])] for _, fields in entries]
+            read = await read_events(redis, prefix, *_today())
+            by_call = {
+                uid: [e.kind for e in read.events if e.uid == uid] for uid in (first, second)
+            }
+            return kinds, by_call, sink.written
+        finally:
+            await forget_prefix(redis, prefix)
+            await redis.aclose()
+
+    kinds, by_call, written = asyncio.run(scenario())
+    assert kinds == [
+        ["call_start", "call_start", "node", "node", "call_end"],
+        ["digits", "call_end"],
+    ]
+    assert by_call == {
+        "1700000000.1": ["call_start", "node", "call_end"],  # no prompt: not stored
+        "1700000000.2": ["call_start", "node", "digits", "call_end"],
+    }
+    assert written == 7
+
+
+def test_an_event_of_no_call_in_progress_is_written_at_once(redis_server_url: str) -> None:
+    prefix = f"t{uuid4().hex[:8]}:"
+
+    async def scenario() -> int:
+        redis = open_async_client(redis_server_url, timeout=5.0)
+        try:
+            sink = StreamSink(redis, prefix)
+            TeeSink(sink).emit(CallEvent("cb-7", "callback_attempt", data={"outcome": "busy"}))
+            for _ in range(100):  # no call ends, no drain: written in the next turn anyway
+                if await redis.xlen(events_key(prefix)):
+                    break
+                await asyncio.sleep(0.01)
+            return int(await redis.xlen(events_key(prefix)))
+        finally:
+            await forget_prefix(redis, prefix)
+            await redis.aclose()
+
+    assert asyncio.run(scenario()) == 1
