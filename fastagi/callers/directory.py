@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fastagi.callers._util import LogThrottle, as_fields, as_text, iso_second, redis_mapping
@@ -100,18 +100,30 @@ end
 return result
 """.replace("RETENTION_DAYS", str(CALLS_RETENTION_DAYS))
 _IDENTIFY = Script(_IDENTIFY_LUA)
-#: A history entry's XADD, its fields and values sent as one JSON argument
-#: ([[field, ...], [value, ...]], encoded by orjson) instead of two RESP
-#: arguments per field: framing sixteen-odd arguments was a quarter of what
-#: the caller path cost the server. KEYS: the history stream. Returns the entry id.
+#: The history entries of one event-loop turn, one XADD each, in one script
+#: call: each entry's field names and values travel as JSON ([names, values],
+#: encoded by orjson), all of them as one argument, instead of two RESP
+#: arguments per field and a command per entry - framing those was a quarter
+#: of what the caller path cost the server. KEYS: the history streams, one
+#: per entry. ARGV: [[names, values], ...]. Returns, per entry, 1 when
+#: written or the error of its XADD (a key of the wrong type, say).
 _HISTORY_LUA = """
-local entry = cjson.decode(ARGV[1])
-local names, values, fields = entry[1], entry[2], {}
-for i = 1, #names do
-  fields[2 * i - 1] = names[i]
-  fields[2 * i] = values[i]
+local entries = cjson.decode(ARGV[1])
+local results = {}
+for i = 1, #KEYS do
+  local names, values, fields = entries[i][1], entries[i][2], {}
+  for j = 1, #names do
+    fields[2 * j - 1] = names[j]
+    fields[2 * j] = values[j]
+  end
+  local reply = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', 'HISTORY_MAXLEN', '*', unpack(fields))
+  if type(reply) == 'table' and reply.err then
+    results[i] = reply.err
+  else
+    results[i] = 1
+  end
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', 'HISTORY_MAXLEN', '*', unpack(fields))
+return results
 """.replace("HISTORY_MAXLEN", str(HISTORY_MAXLEN))
 _HISTORY = Script(_HISTORY_LUA)
 _UNIQUEID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -214,6 +226,10 @@ def _history_fields(entry: Mapping[str, str], now: float) -> tuple[Sequence[str]
     return kept_names, kept_values
 
 
+#: A history write of this turn: the stream's key (encoded), the entry as JSON, who to tell.
+_HistoryWrite = tuple[bytes, bytes, Callable[[bool], None] | None]
+
+
 class CallerDirectory:
     """Caller profiles, tickets and call history in Redis.
 
@@ -251,6 +267,8 @@ class CallerDirectory:
         self._encoded_keys: dict[str, tuple[bytes, bytes]] = {}
         self._writes_pending = 0  # history writes not yet settled
         self._writes_settled: asyncio.Future[None] | None = None  # for drain_writes
+        self._history_turn: list[_HistoryWrite] = []  # this loop turn's entries, not yet sent
+        self._history_linger: float | None = None  # the shortest linger among them
 
     # -- numbers -----------------------------------------------------------
 
@@ -653,49 +671,71 @@ class CallerDirectory:
             if done is not None:
                 done(False)
             return
-        command = b"".join((_HISTORY.head(1, 1), self._keys_of(e164)[1], encode_arg(fields)))
         self._writes_pending += 1
-        self._send_history(command, done, retry=True, linger=linger)
+        turn = self._history_turn
+        if not turn:  # the first of this turn: the turn's entries go as one command
+            self._history_linger = linger
+            asyncio.get_running_loop().call_soon(self._send_history_turn)
+        elif linger is None or (self._history_linger is not None and linger < self._history_linger):
+            self._history_linger = linger
+        turn.append((self._keys_of(e164)[1], fields, done))
 
     async def drain_writes(self) -> None:
         """Send the history writes that linger now, and wait until every write is settled."""
+        self._send_history_turn(linger=False)
         self._batch.flush()
         while self._writes_pending:
             self._writes_settled = asyncio.get_running_loop().create_future()
             await self._writes_settled
 
+    def _send_history_turn(self, *, linger: bool = True) -> None:
+        writes, self._history_turn = self._history_turn, []
+        if not writes:
+            return
+        entries = b"[" + b",".join([fields for _, fields, _ in writes]) + b"]"
+        keys = b"".join([key for key, _, _ in writes])
+        command = b"".join((_HISTORY.head(len(writes), 1), keys, encode_arg(entries)))
+        self._send_history(
+            command, writes, retry=True, linger=self._history_linger if linger else None
+        )
+
     def _send_history(
-        self,
-        command: bytes,
-        done: Callable[[bool], None] | None,
-        *,
-        retry: bool,
-        linger: float | None = None,
+        self, command: bytes, writes: list[_HistoryWrite], *, retry: bool, linger: float | None
     ) -> None:
         self._batch.send(
             command,
-            partial(self._history_sent, command, done, retry),
+            partial(self._history_sent, command, writes, retry),
             script=_HISTORY,
             linger=linger,
         )
 
     def _history_sent(
-        self, command: bytes, done: Callable[[bool], None] | None, retry: bool, reply: Any
+        self, command: bytes, writes: list[_HistoryWrite], retry: bool, reply: Any
     ) -> None:
         if isinstance(reply, BaseException):
             if retry and isinstance(reply, _RETRYABLE):
                 # A connection error is retried once (the connection is re-made);
-                # anything else (a key of the wrong type, say) is final.
-                self._send_history(command, done, retry=False)
+                # anything else is final.
+                self._send_history(command, writes, retry=False, linger=None)
                 return
             if not isinstance(reply, asyncio.CancelledError):  # not the loop shutting down
-                self._history_failed(1, reply)
-        self._writes_pending -= 1
+                self._history_failed(len(writes), reply)
+            written = [False] * len(writes)
+        elif type(reply) is list and len(reply) == len(writes):
+            written = [result == 1 for result in reply]
+            refused = [result for result in reply if result != 1]
+            if refused:  # an entry's own XADD failed (a key of the wrong type, say)
+                self._history_failed(len(refused), ResponseError(str(refused[0])))
+        else:
+            self._history_failed(len(writes), ResponseError(f"unexpected reply {reply!r:.100}"))
+            written = [False] * len(writes)
+        self._writes_pending -= len(writes)
         settled = self._writes_settled
         if not self._writes_pending and settled is not None and not settled.done():
             settled.set_result(None)
-        if done is not None:
-            done(not isinstance(reply, BaseException))
+        for (_, _, done), ok in zip(writes, written, strict=True):
+            if done is not None:
+                done(ok)
 
     def _history_failed(self, count: int, error: BaseException) -> None:
         self.history_write_failures += count

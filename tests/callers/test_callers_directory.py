@@ -254,6 +254,26 @@ def test_history_entry_is_made_safe_to_store(with_directory: Run) -> None:
     with_directory(body)
 
 
+def test_the_history_entries_of_one_turn_are_one_command_and_fail_apart(
+    with_directory: Run,
+) -> None:
+    others = ["+79160000001", "+79160000002"]
+
+    async def body(d: CallerDirectory) -> None:
+        await d.redis.set(d.keys.history(others[1]), "not a stream")  # this one cannot be written
+        before = await d.redis.info("commandstats")
+        calls = [(NUMBER, "queue"), (others[0], "hangup"), (others[1], "voicemail")]
+        written = await d.record_calls([(number, {"outcome": how}) for number, how in calls])
+        after = await d.redis.info("commandstats")
+        assert written == 2 and d.history_write_failures == 1
+        assert after["cmdstat_evalsha"]["calls"] - before["cmdstat_evalsha"]["calls"] == 1
+        assert [e["outcome"] for e in await d.history(NUMBER)] == ["queue"]
+        assert [e["outcome"] for e in await d.history(others[0])] == ["hangup"]
+        await d.redis.delete(d.keys.history(others[1]))
+
+    with_directory(body)
+
+
 def test_history_survives_the_server_forgetting_its_scripts(with_directory: Run) -> None:
     async def body(d: CallerDirectory) -> None:
         assert await d.record_call(NUMBER, {"outcome": "queue"}) is True
