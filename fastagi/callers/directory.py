@@ -226,6 +226,7 @@ def _history_fields(entry: Mapping[str, str], now: float) -> tuple[Sequence[str]
     return kept_names, kept_values
 
 
+_NO_COUNTS: Mapping[int, int] = MappingProxyType({})
 #: A history write of this turn: the stream's key (encoded), the entry as JSON, who to tell.
 _HistoryWrite = tuple[bytes, bytes, Callable[[bool], None] | None]
 
@@ -400,7 +401,7 @@ class CallerDirectory:
             # The profile was read; serve it even if its counters are damaged.
             log.warning("recording a call of %s failed in part (%s writes)", number, failed)
         items = iter(pairs)
-        fields = dict(zip(items, items, strict=True))
+        fields = dict(zip(items, items))  # noqa: B905 - an even count, checked above
         if pairs and type(pairs[0]) is not str:  # a client that does not decode replies
             fields = as_fields(fields)
         is_new = not fields and first_call == 1
@@ -409,16 +410,15 @@ class CallerDirectory:
         fields["last_call"] = when
         if type(count) is int:
             fields["call_count"] = str(count)
-        counts = dict(zip(days, reply[4:], strict=True))
+        if not days:  # no rule counts calls: nothing to read
+            return CallerProfile(number, MappingProxyType(fields), is_new, calls_in_last=_NO_COUNTS)
+        counts = dict(zip(days, reply[4:]))  # noqa: B905 - the length is checked above
         for value in counts.values():  # not any(<generator>): this runs on every call
             if type(value) is not int:
                 counts = {day: value if type(value) is int else 0 for day, value in counts.items()}
                 break
         return CallerProfile(
-            number=number,
-            fields=MappingProxyType(fields),
-            is_new=is_new,
-            calls_in_last=MappingProxyType(counts),
+            number, MappingProxyType(fields), is_new, calls_in_last=MappingProxyType(counts)
         )
 
     # -- profiles ----------------------------------------------------------
