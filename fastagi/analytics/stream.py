@@ -186,15 +186,29 @@ class StreamSink:
         self._buffer.clear()
         try:
             events = orjson.dumps(rows)
-        except (TypeError, orjson.JSONEncodeError) as exc:  # a value that is not text
-            self.dropped += len(rows)
-            log.warning("%d events not written: %s", len(rows), exc)
-            return
+        except (TypeError, orjson.JSONEncodeError):  # a value that is not text: drop only it
+            rows = self._encodable(rows)
+            if not rows:
+                return
+            events = orjson.dumps(rows)
         self._in_flight = len(rows)
         command = b"".join(
             (self._xadd_head, encode_texts([f"{rows[0][4]:.3f}", "events"]), encode_arg(events))
         )
         self._batcher.send(command, self._written)
+
+    def _encodable(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows orjson can write; the others are dropped, counted and logged."""
+        kept = []
+        for row in rows:
+            try:
+                orjson.dumps(row)
+            except (TypeError, orjson.JSONEncodeError) as exc:
+                self.dropped += 1
+                log.warning("a %s event of call %s not written: %s", row[1], row[0], exc)
+            else:
+                kept.append(row)
+        return kept
 
     def _written(self, reply: Any) -> None:
         count, self._in_flight = self._in_flight, 0
