@@ -262,9 +262,8 @@ def instructions_command(
     """Instructions per call of our server with and without lookups, counted under
     valgrind's callgrind: a measure that machine noise does not move."""
     from fastagi.bench.instructions import BEGIN, END, count_instructions, markdown
-    from fastagi.bench.runner import BenchError
 
-    names = [name.strip() for name in peers.split(",") if name.strip()]
+    names = parse_peers(peers)
     try:
         result = count_instructions(
             names, calls=calls, warmup=warmup, concurrency=concurrency,

@@ -27,7 +27,14 @@ from fastagi.bench import _load
 from fastagi.bench._procs import ChildServer
 from fastagi.bench._shipped import shipped_server
 from fastagi.bench.replay import Exchange
-from fastagi.bench.runner import BenchError, ivr_argv
+from fastagi.bench.runner import (
+    OUR_SERVERS,
+    BenchError,
+    BenchOptions,
+    base_scenario,
+    ivr_argv,
+    probe,
+)
 
 __all__ = ["BEGIN", "END", "PEERS", "count_instructions", "dumped_instructions", "markdown"]
 
@@ -36,12 +43,8 @@ BEGIN: Final = (
 )
 END: Final = "<!-- ivr-bench:instructions:end -->"
 
-#: The servers it counts: the settings each adds to the shipped defaults.
-PEERS: Final[dict[str, dict[str, str]]] = {
-    "ours": {},
-    "ours-nostream": {"IVR_EVENTS_STREAM": "false"},
-    "ours-nocallers": {"IVR_CALLERS": "false", "IVR_EVENTS_STREAM": "false"},
-}
+#: The servers it counts: our server as `ivr bench` runs it under each name.
+PEERS: Final = OUR_SERVERS
 #: The peer the others are compared with.
 BASELINE: Final = "ours-nocallers"
 #: Seconds a server under valgrind may take to start (it runs ~50 times slower).
@@ -114,7 +117,7 @@ def _count_one(
         with shipped_server(
             peer, env=PEERS[peer], wrapper=wrapper, start_timeout=_START_TIMEOUT
         ) as child:
-            exchange, scenario = asyncio.run(_probe(child))
+            scenario, exchange = asyncio.run(probe(child, base_scenario(BenchOptions())))
             asyncio.run(_replay(child, scenario, exchange, warmup, concurrency))
             _callgrind(control, child, "--instr=on")
             began = time.perf_counter()
@@ -123,18 +126,6 @@ def _count_one(
             _callgrind(control, child, "--dump=counted")
             total = dumped_instructions(_read_dump(out.with_name(out.name + ".1")))
     return {"instructions_per_call": round(total / calls), "wall_s_under_valgrind": round(wall, 1)}
-
-
-async def _probe(child: ChildServer) -> tuple[Exchange, _load.Scenario]:
-    """Two calls through the emulator (the first makes the caller known); the second's bytes."""
-    scenario = _load.Scenario("main", "+79161234567", "2,2")
-    emulator = _load.new_emulator()
-    await _load.place(emulator, "127.0.0.1", child.port, scenario)
-    second = await _load.place(emulator, "127.0.0.1", child.port, scenario)
-    reason = scenario.problem(second)
-    if reason is not None:
-        raise BenchError(f"{child.name}: the probe call failed: {reason}\n{child.log_tail()}")
-    return Exchange.of(second), scenario
 
 
 async def _replay(

@@ -49,16 +49,19 @@ from fastagi.testing import AsteriskEmulator
 
 __all__ = [
     "OPTIONAL_PEERS",
+    "OUR_SERVERS",
     "PEERS",
     "QUICK",
     "BenchError",
     "BenchOptions",
+    "base_scenario",
     "child_env",
     "default_menus_dir",
     "generator_gc_paused",
     "ivr_argv",
     "options_with",
     "parse_peers",
+    "probe",
     "quick_options",
     "run_bench",
 ]
@@ -70,6 +73,12 @@ PEERS = ("ours", "ours-nocallers", "panoramisk", "bare")
 #: Peers measured on request only (--peers): "ours-nostream" looks callers up and
 #: writes their history but writes no event stream - the cost of lookups alone.
 OPTIONAL_PEERS = ("ours-nostream",)
+#: Our server as each of its peer names runs it: the settings on top of the shipped defaults.
+OUR_SERVERS: dict[str, dict[str, str]] = {
+    "ours": {"IVR_CALLERS": "true", "IVR_EVENTS_STREAM": "true"},
+    "ours-nostream": {"IVR_CALLERS": "true", "IVR_EVENTS_STREAM": "false"},
+    "ours-nocallers": {"IVR_CALLERS": "false", "IVR_EVENTS_STREAM": "false"},
+}
 
 #: Small numbers for a smoke run (`ivr bench --quick`).
 QUICK: dict[str, Any] = {
@@ -214,11 +223,11 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
     started = datetime.datetime.now(datetime.UTC)
     servers: dict[str, ChildServer] = {}
     try:
-        ours = _our_server(ctx)
+        ours = _our_server(ctx, "ours")
         ctx.progress(f"starting our server (ivr serve) on port {ours.port}")
         _start(ours)
         servers["ours"] = ours
-        ctx.scenario, ctx.exchange = await _probe(ctx, ours)
+        ctx.scenario, ctx.exchange = await probe(ours, base_scenario(options))
         ctx.progress(
             f"scenario: menu {options.menu!r}, caller input {options.caller_input!r}: "
             f"{len(ctx.scenario.expected)} commands"
@@ -229,7 +238,7 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
         commands_file.write_text("\n".join(ctx.scenario.expected) + "\n", encoding="utf-8")
         for name in options.peers:
             if name in ("ours-nocallers", "ours-nostream"):
-                child = _our_server(ctx, callers=name == "ours-nostream", stream=False)
+                child = _our_server(ctx, name)
                 ctx.progress(f"starting {name} on port {child.port}")
                 _start(child)
                 servers[name] = child
@@ -287,10 +296,9 @@ def ivr_argv() -> list[str]:
     return [sys.executable, "-c", "import sys; from fastagi.cli import main; sys.exit(main())"]
 
 
-def _our_server(ctx: _Context, *, callers: bool = True, stream: bool = True) -> ChildServer:
+def _our_server(ctx: _Context, name: str) -> ChildServer:
     options = ctx.options
     port = free_port()
-    name = "ours-nocallers" if not callers else "ours" if stream else "ours-nostream"
     state = ctx.workdir / f"state-{name}"
     state.mkdir()
     return ChildServer(
@@ -305,8 +313,7 @@ def _our_server(ctx: _Context, *, callers: bool = True, stream: bool = True) -> 
                 "IVR_STATE_DIR": str(state),
                 "IVR_MENUS_DIR": str(ctx.menus_dir),
                 "IVR_MAX_CALLS": str(max(2000, options.hold + 64)),
-                "IVR_CALLERS": "true" if callers else "false",
-                "IVR_EVENTS_STREAM": "true" if stream else "false",
+                **OUR_SERVERS[name],
             }
         ),
         cwd=ctx.workdir,
@@ -368,7 +375,12 @@ def _stop_leftover_redis(state: Path) -> None:
 # -- the scenario ---------------------------------------------------------------------
 
 
-async def _probe(ctx: _Context, ours: ChildServer) -> tuple[_load.Scenario, Exchange]:
+def base_scenario(options: BenchOptions) -> _load.Scenario:
+    """The call the options describe, before its commands are known (see `probe`)."""
+    return _load.Scenario(options.menu, options.callerid, options.caller_input)
+
+
+async def probe(ours: ChildServer, base: _load.Scenario) -> tuple[_load.Scenario, Exchange]:
     """Two calls against our server: the command lines to replay, checked to be stable.
 
     Also the first call's exchange, which the throughput phase replays.
@@ -376,8 +388,6 @@ async def _probe(ctx: _Context, ours: ChildServer) -> tuple[_load.Scenario, Exch
     A first, unrecorded call makes the caller a known contact: the very first
     call of a number takes the new-caller route, every later one does not.
     """
-    options = ctx.options
-    base = _load.Scenario(options.menu, options.callerid, options.caller_input)
     emulator = _load.new_emulator()
     await _load.place(emulator, "127.0.0.1", ours.port, base)
     first = await _load.place(emulator, "127.0.0.1", ours.port, base)
@@ -462,7 +472,7 @@ async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[s
     emulator = _load.new_emulator()
     idle: dict[str, int] = {}
     for name, child in servers.items():
-        if name == "ours-nostream":  # its own Redis: make the caller known, as _probe did
+        if name == "ours-nostream":  # its own Redis: make the caller known, as probe did
             await _load.place(emulator, "127.0.0.1", child.port, scenario)
         check = await _load.place(emulator, "127.0.0.1", child.port, scenario)
         reason = scenario.problem(check)
