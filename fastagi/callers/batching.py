@@ -123,6 +123,13 @@ def _fail(jobs: Iterable[_Job], error: BaseException) -> None:
         job.answer(error)
 
 
+def _expire_due(jobs: Iterable[_Job], now: float) -> None:
+    """Fail the jobs whose budget ran out by `now` (their submitters stop waiting)."""
+    for job in jobs:
+        if job.deadline is not None and job.deadline <= now:
+            job.expire()
+
+
 class _Link(asyncio.Protocol):
     """One connection taken from the pool, written and read by us.
 
@@ -206,9 +213,7 @@ class _Link(asyncio.Protocol):
         if self.io_timeout is not None and now - self.head_since >= self.io_timeout:
             self.close(TimeoutError(f"no reply from Redis within {self.io_timeout:g} s"))
             return
-        for job in self.in_flight:
-            if job.deadline is not None and job.deadline <= now:
-                job.expire()
+        _expire_due(self.in_flight, now)
         due = self._next_deadline(self.in_flight, now)
         if due is not None:
             self._arm(due)
@@ -439,10 +444,7 @@ class CommandBatcher:
 
     def _expire_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
         self._wait_timer = None
-        now = loop.time()
-        for job in self._waiting:
-            if job.deadline is not None and job.deadline <= now:
-                job.expire()
+        _expire_due(self._waiting, loop.time())
         self._waiting = [job for job in self._waiting if job.live()]
         self._arm_wait_timer(loop)
 
