@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
-from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from fastagi.callers.profile import CallerProfile
@@ -87,7 +86,7 @@ class CallerVariables(Mapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         profile = self._profile
-        names = [_variable(name) for name, value in profile.fields.items() if value]
+        names = [f"caller.{name}" for name, value in profile.fields.items() if value]
         if profile.number and "caller.number" not in names:
             names.append("caller.number")
         names.append("segment")
@@ -100,11 +99,6 @@ class CallerVariables(Mapping[str, str]):
 def caller_variables(profile: CallerProfile, segment: SegmentMatch) -> Mapping[str, str]:
     """`caller.<field>` for every profile field, plus caller.number and segment."""
     return CallerVariables(profile, segment.segment)
-
-
-@lru_cache(maxsize=1024)
-def _variable(field: str) -> str:
-    return f"caller.{field}"  # the same few names on every call: made once
 
 
 def render(template: str, variables: Mapping[str, str], safe: re.Pattern[str]) -> str | None:
