@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis
 
 from fastagi.storage import EmbeddedRedis, find_server_binary, redis_url
@@ -66,5 +67,32 @@ def test_socket_is_private(tmp_path: Path) -> None:
     try:
         mode = (tmp_path / "s" / "redis.sock").stat().st_mode & 0o777
         assert mode == 0o700
+    finally:
+        server.release()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_redis_keeps_off_the_core_a_pinned_server_was_given(tmp_path: Path) -> None:
+    """Redis woken on the server's own core takes that core's time from the calls."""
+    allowed = os.sched_getaffinity(0)
+    server_core = min(allowed)
+    os.sched_setaffinity(0, {server_core})  # as `taskset -c` or systemd CPUAffinity= would
+    try:
+        server = EmbeddedRedis(tmp_path / "pinned")
+        server.acquire()
+    finally:
+        os.sched_setaffinity(0, allowed)
+    try:
+        redis_cores = os.sched_getaffinity(_pid(tmp_path / "pinned") or 0)
+        assert server_core not in redis_cores and redis_cores
+    finally:
+        server.release()
+
+
+def test_redis_of_an_unpinned_server_may_use_every_core(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "free")
+    server.acquire()
+    try:
+        assert os.sched_getaffinity(_pid(tmp_path / "free") or 0) == os.sched_getaffinity(0)
     finally:
         server.release()

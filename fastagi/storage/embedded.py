@@ -156,11 +156,7 @@ class EmbeddedRedis:
             start_new_session=True,
         )
         self.pid_path.write_text(str(process.pid))
-        # A server pinned to one core (taskset, systemd CPUAffinity=) must not
-        # pin its Redis there too: every lookup would then wait for a context
-        # switch on that core. Redis may run on any core.
-        with contextlib.suppress(OSError, AttributeError):
-            os.sched_setaffinity(process.pid, range(os.cpu_count() or 1))
+        _keep_off_our_cores(process.pid)
         deadline = time.monotonic() + self._start_timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -186,3 +182,27 @@ class EmbeddedRedis:
                 os.waitpid(pid, os.WNOHANG)
             time.sleep(0.05)
         self.pid_path.unlink(missing_ok=True)
+
+
+def _keep_off_our_cores(pid: int) -> None:
+    """Let Redis run on the cores this process was not pinned to (all, when it was not pinned).
+
+    Redis inherits the affinity of the process that starts it: a server
+    pinned to one core (taskset, systemd CPUAffinity=) would have every
+    lookup wait for a context switch on that core. Left to run anywhere,
+    Redis is woken on the core that wrote to it - the server's - and took
+    that core's time and caches: ~5 % of the setups/s of a server pinned to
+    one of two cores (docs/benchmarks.md). Unpinned servers share every core.
+    """
+    try:
+        everything = set(range(os.cpu_count() or 1))
+        others = everything - os.sched_getaffinity(0)
+    except (OSError, AttributeError):  # no affinity on this platform
+        return
+    for cores in (others, everything):
+        if cores:
+            try:
+                os.sched_setaffinity(pid, cores)
+                return
+            except OSError:  # none of them allowed here (a cpuset): try them all
+                continue
