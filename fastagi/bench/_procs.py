@@ -26,11 +26,34 @@ __all__ = [
     "free_port",
     "listening_ports",
     "our_active_calls",
+    "process_cpu_seconds",
     "raise_own_fd_limit",
 ]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _TCP_LISTEN = "0A"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds process `pid` (all its threads) has run so far (OSError: it is gone).
+
+    From the scheduler's nanosecond counters (/proc/<pid>/task/*/schedstat);
+    falls back to utime + stime in clock ticks (10 ms steps) without them.
+    """
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                text = Path(f"/proc/{pid}/task/{task}/schedstat").read_text()
+                total += int(text.split()[0])
+    except OSError:
+        total = 0
+    if total:
+        return total / 1e9
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text.rpartition(")")[2].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
 class ServerStartError(Exception):
@@ -93,6 +116,8 @@ class ChildServer:
     log_path: Path
     cpu: int | None = None
     fd_limit: int = 65536
+    #: Where the server's embedded Redis writes its pid (our server: its CPU is measured too).
+    redis_pid_file: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     started_in: float = field(default=0.0, init=False)
 
@@ -119,8 +144,8 @@ class ChildServer:
                 stderr=subprocess.STDOUT,
             )
         # Pinned and raised from here, not in a preexec_fn: the child has only
-        # started its interpreter by now, and anything it spawns later (the
-        # embedded Redis of `ivr serve`) inherits the affinity.
+        # started its interpreter by now, so its later threads are pinned too
+        # (the embedded Redis of `ivr serve` moves itself to the other cores).
         if self.cpu is not None:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(self.pid, {self.cpu})
@@ -152,25 +177,29 @@ class ChildServer:
             return set()
 
     def cpu_seconds(self) -> float:
-        """CPU seconds the server process (all its threads) has run so far.
+        """CPU seconds the server process (all its threads) has run so far."""
+        return process_cpu_seconds(self.pid)
 
-        From the scheduler's nanosecond counters (/proc/<pid>/task/*/schedstat);
-        falls back to utime + stime in clock ticks (10 ms steps) without them.
-        """
-        total = 0
+    def redis_pid(self) -> int | None:
+        """The pid of the server's embedded Redis, when it has one and it runs."""
+        if self.redis_pid_file is None:
+            return None
         try:
-            for task in os.listdir(f"/proc/{self.pid}/task"):
-                with contextlib.suppress(OSError):
-                    text = Path(f"/proc/{self.pid}/task/{task}/schedstat").read_text()
-                    total += int(text.split()[0])
-        except OSError:
-            total = 0
-        if total:
-            return total / 1e9
-        text = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = text.rpartition(")")[2].split()
-        # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+            pid = int(self.redis_pid_file.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def redis_cpu_seconds(self) -> float | None:
+        """CPU seconds the embedded Redis has run so far (None: it has none)."""
+        pid = self.redis_pid()
+        if pid is None:
+            return None
+        try:
+            return process_cpu_seconds(pid)
+        except OSError:  # it stopped meanwhile
+            return None
 
     def memory(self) -> Memory:
         """VmRSS and VmHWM of the server process."""

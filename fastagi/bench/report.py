@@ -272,6 +272,14 @@ def _yes(met: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "not judged"}[met]
 
 
+def _redis_cores(peers: dict[str, Any]) -> str:
+    """Where our servers' embedded Redis ran (it keeps off a pinned server's core)."""
+    cores = next((p.get("redis_affinity") for p in peers.values() if p.get("redis_affinity")), None)
+    if not cores:
+        return ""
+    return f", our servers' embedded Redis on CPU {','.join(str(c) for c in cores)}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results as a Markdown section (no surrounding markers)."""
     m, s, o = results["machine"], results["scenario"], results["options"]
@@ -287,7 +295,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{m['implementation']} {m['python']}, Twisted {m['twisted']}, "
         f"panoramisk {m['panoramisk']}.",
         f"- Pinning: server on CPU {_fmt(pin['server_cpu'])}, "
-        f"load generator on CPU {_fmt(pin['generator_cpu'])}.",
+        f"load generator on CPU {_fmt(pin['generator_cpu'])}{_redis_cores(results['peers'])}.",
         f"- Scenario: menu `{s['menu']}`, caller input `{s['caller_input']}`, caller "
         f"`{s['callerid']}`: **{s['command_count']} AGI commands** per call, replayed "
         "verbatim by the peers:",
@@ -332,10 +340,10 @@ def markdown(results: dict[str, Any]) -> str:
         "Details:",
         "",
         "| peer | setups/s per round min / median / max | server CPU % (throughput) | "
-        "server CPU ms/call | setups per CPU-s | generator CPU % | "
+        "server CPU ms/call | Redis CPU ms/call | setups per CPU-s | generator CPU % | "
         "p50/p99 ms under full load | p99.9 / max ms at rate | "
         "RSS idle / at hold / peak MiB | KiB per held call |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, p in peers.items():
         t, r, h = p["throughput"], p["rate"], p["hold"]
@@ -344,6 +352,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name} | {_fmt(spread['min'])} / {_fmt(spread['median'])} / "
             f"{_fmt(spread['max'])} | "
             f"{_fmt(t['server_cpu_pct'])} | {_fmt(t['server_cpu_ms_per_call'])} | "
+            f"{_fmt(t.get('redis_cpu_ms_per_call'))} | "
             f"{_fmt(t['setups_per_cpu_s'])} | {_fmt(t['generator_cpu_pct'])} | "
             f"{_fmt(t['overhead_ms']['p50'])} / {_fmt(t['overhead_ms']['p99'])} | "
             f"{_fmt(r['overhead_ms']['p999'])} / {_fmt(r['overhead_ms']['max'])} | "

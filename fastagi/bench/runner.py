@@ -319,6 +319,7 @@ def _our_server(ctx: _Context, name: str) -> ChildServer:
         cwd=ctx.workdir,
         log_path=ctx.workdir / f"{name}.log",
         cpu=ctx.server_cpu,
+        redis_pid_file=state / "redis.pid",
     )
 
 
@@ -447,6 +448,7 @@ class _Load:
     server_cpu: float = 0.0
     generator_cpu: float = 0.0
     round_rates: list[float] = field(default_factory=list)
+    redis_cpu: float | None = None  # the server's embedded Redis, when it has one
     started: int = 0
     start_span: float = 0.0
     max_lag: float = 0.0
@@ -459,7 +461,14 @@ class _Load:
             if self.server_cpu
             else None,
             "generator_cpu_pct": share(self.generator_cpu, self.wall),
+            "redis_cpu_ms_per_call": None
+            if self.redis_cpu is None
+            else _per_call_ms(self.redis_cpu, self.tally.completed),
         }
+
+    def add_redis_cpu(self, before: float | None, after: float | None) -> None:
+        if before is not None and after is not None:
+            self.redis_cpu = (self.redis_cpu or 0.0) + after - before
 
 
 async def _measure_all(ctx: _Context, servers: dict[str, ChildServer]) -> dict[str, Any]:
@@ -520,6 +529,7 @@ async def _phases(
         for name, child in servers.items():
             acc = throughput[name]
             cpu0, gen0 = child.cpu_seconds(), time.process_time()
+            redis0 = child.redis_cpu_seconds()
             before = acc.tally.completed
             with generator_gc_paused():
                 _, wall = await _load.closed_loop(
@@ -534,6 +544,7 @@ async def _phases(
                 )
                 acc.server_cpu += child.cpu_seconds() - cpu0
                 acc.generator_cpu += time.process_time() - gen0  # before the collection
+                acc.add_redis_cpu(redis0, child.redis_cpu_seconds())
             acc.wall += wall
             acc.round_rates.append((acc.tally.completed - before) / wall if wall else 0.0)
 
@@ -573,6 +584,7 @@ async def _phases(
         ordered_rates = sorted(t.round_rates)
         results[name] = {
             "pid_affinity": sorted(child.affinity()),
+            "redis_affinity": _affinity_of(child.redis_pid()),
             "start_s": round(child.started_in, 3),
             "throughput": {
                 "calls": options.calls,
@@ -585,6 +597,7 @@ async def _phases(
                     "min": round(ordered_rates[0], 1),
                     "median": round(ordered_rates[len(ordered_rates) // 2], 1),
                     "max": round(ordered_rates[-1], 1),
+                    "each": [round(rate, 1) for rate in t.round_rates],
                 },
                 "overhead_ms": percentiles_ms(t.tally.timings),
                 **t.cpu(),
@@ -652,6 +665,15 @@ async def _hold(ctx: _Context, child: ChildServer, idle_rss: int) -> dict[str, A
         else None,
         "generator_cpu_s": round(time.process_time() - gen0, 3),
     }
+
+
+def _affinity_of(pid: int | None) -> list[int] | None:
+    if pid is None:
+        return None
+    try:
+        return sorted(os.sched_getaffinity(pid))
+    except OSError:
+        return None
 
 
 def _per_call_ms(cpu: float, calls: int) -> float | None:

@@ -101,6 +101,23 @@ def test_memory_and_cpu_were_read(bench_run: tuple[dict[str, Any], Path]) -> Non
     assert results["peers"]["ours"]["hold"]["server_active_calls"] == HOLD
 
 
+def test_the_embedded_redis_is_measured_apart_and_kept_off_the_server_core(
+    bench_run: tuple[dict[str, Any], Path],
+) -> None:
+    results, _ = bench_run
+    peers, server_cpu = results["peers"], results["pinning"]["server_cpu"]
+    ours = peers["ours"]
+    # The lookups, history and stream make Redis work for every call...
+    assert ours["throughput"]["redis_cpu_ms_per_call"] > 0
+    # ...on a core of its own, not the one the server was pinned to.
+    if server_cpu is not None:
+        assert ours["pid_affinity"] == [server_cpu]
+        assert ours["redis_affinity"] and server_cpu not in ours["redis_affinity"]
+    for name in ("panoramisk", "bare"):  # no Redis of their own
+        assert peers[name]["throughput"]["redis_cpu_ms_per_call"] is None, name
+        assert peers[name]["redis_affinity"] is None, name
+
+
 def test_docs_section_replaced_between_markers(bench_run: tuple[dict[str, Any], Path]) -> None:
     results, docs = bench_run
     text = docs.read_text()
