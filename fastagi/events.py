@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, Protocol
 
-__all__ = ["CallEvent", "EventRecorder", "EventSink", "NullSink", "TeeSink"]
+__all__ = ["CallEvent", "EventRecorder", "EventSink", "TeeSink", "as_tee"]
 
 
 class _CallEventFields(NamedTuple):
@@ -61,15 +61,12 @@ class CallEvent(_CallEventFields):
         )
 
 
+_make = tuple.__new__
+_now = time.time
+
+
 class EventSink(Protocol):
     def emit(self, event: CallEvent) -> None: ...
-
-
-class NullSink:
-    """Discards events (the default when nothing listens)."""
-
-    def emit(self, event: CallEvent) -> None:
-        return None
 
 
 #: Kinds a TeeSink remembers the routes of; beyond, it works them out per event.
@@ -85,6 +82,9 @@ class TeeSink:
     kinds of a call's dozen; the stream skips prompts). Routes are worked
     out once per kind. A sink without `route` gets every event through its
     `emit`. Tees given to a tee are flattened into it.
+
+    `record` is how the server makes its events: only when some sink takes
+    the kind (with no sink listening - no stream, no metrics - none are made).
     """
 
     def __init__(self, *sinks: EventSink) -> None:
@@ -95,23 +95,52 @@ class TeeSink:
         self._routes: dict[str, tuple[Callable[[CallEvent], None], ...]] = {}
 
     def emit(self, event: CallEvent) -> None:
-        routes = self._routes.get(event.kind)
-        if routes is None:
-            routes = self._route(event.kind)
-        for take in routes:
+        takers = self._routes.get(event.kind)
+        if takers is None:
+            takers = self._work_out(event.kind)
+        for take in takers:
             take(event)
 
-    def _route(self, kind: str) -> tuple[Callable[[CallEvent], None], ...]:
+    def record(
+        self, uniqueid: str, kind: str, menu: str, node: str, data: Mapping[str, str]
+    ) -> None:
+        """An event of `kind` happening now, made and handed out if any sink takes it.
+
+        `data` becomes the event's own: pass a fresh mapping. (Cheaper than
+        `emit(CallEvent(...))`, which calls a class: type.__call__ and a
+        Python __new__, for a dozen events a call.)
+        """
+        takers = self._routes.get(kind)
+        if takers is None:
+            takers = self._work_out(kind)
+        if takers:
+            event = _make(CallEvent, (uniqueid, kind, menu, node, _now(), data))
+            for take in takers:
+                take(event)
+
+    def takes(self, kind: str) -> bool:
+        """Whether any sink takes events of `kind` (worth making its data, then)."""
+        takers = self._routes.get(kind)
+        return bool(self._work_out(kind) if takers is None else takers)
+
+    def _work_out(self, kind: str) -> tuple[Callable[[CallEvent], None], ...]:
         found: list[Callable[[CallEvent], None]] = []
         for sink in self.sinks:
             route = getattr(sink, "route", None)
             take = sink.emit if route is None else route(kind)
             if take is not None:
                 found.append(take)
-        routes = tuple(found)
+        takers = tuple(found)
         if len(self._routes) < _ROUTED_KINDS:
-            self._routes[kind] = routes
-        return routes
+            self._routes[kind] = takers
+        return takers
+
+
+def as_tee(sink: EventSink | None) -> TeeSink:
+    """`sink` as a TeeSink (itself when it is one), so it can `record`; None: no sink."""
+    if isinstance(sink, TeeSink):
+        return sink
+    return TeeSink() if sink is None else TeeSink(sink)
 
 
 class EventRecorder:

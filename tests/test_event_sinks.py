@@ -44,3 +44,22 @@ def test_a_tee_inside_a_tee_is_flattened_and_keeps_the_order() -> None:
     assert tee.sinks == (first, second, third)
     tee.emit(CallEvent("1.1", "node"))
     assert order == ["first", "second", "third"]
+
+
+def test_record_makes_an_event_only_for_the_sinks_that_take_its_kind() -> None:
+    everything, ends = EventRecorder(), Picky("call_end")
+    tee = TeeSink(ends)
+    assert not tee.takes("node") and tee.takes("call_end")
+    data = {"status": "SUCCESS"}
+    tee.record("1.1", "node", "main", "welcome", {"type": "menu"})
+    tee.record("1.1", "call_end", "", "", data)
+    assert _kinds(ends) == ["call_end"]
+    (event,) = ends.events("1.1")
+    assert (event.menu, event.node, event.data) == ("", "", data) and event.at > 0
+    both = TeeSink(tee, everything)
+    both.record("1.1", "node", "main", "welcome", {"type": "menu"})
+    assert _kinds(everything) == ["node"] and _kinds(ends) == ["call_end"]
+
+
+def test_a_tee_of_no_sinks_takes_nothing() -> None:
+    assert not TeeSink().takes("call_start")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fastagi.actions  # noqa: F401  (registers the action node handlers)
 from fastagi.agi import CallHangup
 from fastagi.callers.conditions import EvalContext
-from fastagi.events import EventSink, NullSink
+from fastagi.events import EventSink, as_tee
 from fastagi.menus.context import CallContext
 from fastagi.menus.handlers import RESULT_VARIABLE, handler_for, missing_handlers
 from fastagi.menus.model import Menu, MenuSet
@@ -42,7 +42,8 @@ class MenuEngine:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
         self.menus = menus
-        self._events: EventSink = events if events is not None else NullSink()
+        # One tee for all the calls: the sessions share its routes per kind.
+        self._events = as_tee(events)
         self._max_steps = max_steps
         self._prompts = prompts
 

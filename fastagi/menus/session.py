@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 from fastagi.agi import Reply
 from fastagi.call import DigitsResult, PlaybackFailed, PlayResult
-from fastagi.events import CallEvent, EventSink
+from fastagi.events import EventSink, as_tee
 from fastagi.menus.context import CallContext
 from fastagi.menus.model import Menu, MenuSet
 from fastagi.menus.target import Target
@@ -135,7 +135,8 @@ class Session:
         # Known from the env block: a menu in the same language needs no SET VARIABLE.
         self.language: str | None = call.language
         self.first_visit = True  #: whether the current node is entered for the first time
-        self._events = events
+        # The engine hands every session the same tee: its routes are worked out once.
+        self._events = as_tee(events)
         self._uniqueid = call.uniqueid  # read once: emit needs it for every event
         self._visited: set[tuple[str, str]] = set()
         self.log = logging.LoggerAdapter(
@@ -151,10 +152,9 @@ class Session:
         self.marks.add(fact)
 
     def emit(self, kind: str, data: Mapping[str, str] | None = None) -> None:
+        """An event of this call, for the sinks that take `kind`; `data` becomes the event's."""
         menu = "" if self.menu is None else self.menu.name
-        # Positionally (uniqueid, kind, menu, node, data): cheaper than by keyword.
-        event = CallEvent(self._uniqueid, kind, menu, self.node_id, dict(data or {}))
-        self._events.emit(event)
+        self._events.record(self._uniqueid, kind, menu, self.node_id, {} if data is None else data)
 
     def enter(self, menu: Menu, node_id: str, node_type: str) -> bool:
         """Record entering a node; return True when it is the first visit in this call."""

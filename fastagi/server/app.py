@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IListeningPort
 from fastagi.callbacks.keys import CallbackKeys
 from fastagi.callers.service import CallerService
 from fastagi.config import ServerSettings
-from fastagi.events import EventSink, NullSink, TeeSink
+from fastagi.events import EventSink, TeeSink
 from fastagi.menus import MenuRegistry, MenuSet, load_menus
 from fastagi.menus.context import BusinessHours
 from fastagi.menus.session import PromptSource
@@ -132,11 +132,10 @@ def start_server(
 
     registry = MenuRegistry()
     registry.reload(lambda: menus if menus is not None else load_menus(settings.menus_dir))
-    sink = events or NullSink()
-    if metrics is not None:
-        sink = metrics if events is None else TeeSink(events, metrics)
-        if callers is not None:
-            callers.lookup_timer = metrics.observe_lookup
+    # One tee for the whole server: each kind's takers are worked out once.
+    sink = TeeSink(*(s for s in (events, metrics) if s is not None))
+    if metrics is not None and callers is not None:
+        callers.lookup_timer = metrics.observe_lookup
     router = Router()
     # The fax result runs on the menu call's own channel (a hangup handler): not a new call.
     router.add(FaxResultRoute(sink, callers), counted=False)

@@ -17,7 +17,7 @@ from twisted.internet.task import LoopingCall
 from fastagi.agi import AGIError, CallHangup, CommandTimeout, Environment
 from fastagi.call import DEFAULT_EXEC_ALLOWLIST, Call
 from fastagi.config import ServerSettings
-from fastagi.events import CallEvent, EventSink, NullSink
+from fastagi.events import EventSink, as_tee
 from fastagi.logs import BurstWarning
 from fastagi.server.protocol import FastAGIProtocol
 from fastagi.server.router import CallStatus, Handler, Router
@@ -51,7 +51,7 @@ class FastAGIFactory(ServerFactory):
         self.settings = settings
         self.router = router
         self.clock = clock
-        self.events: EventSink = events or NullSink()
+        self.events = as_tee(events)
         #: Called with each AGI command's round trip in seconds (metrics); None: not timed.
         self.command_timer = command_timer
         self.connections: set[FastAGIProtocol] = set()
@@ -163,7 +163,7 @@ class FastAGIFactory(ServerFactory):
             return CallStatus.FAILED
 
     def _emit(self, env: Environment, kind: str, **data: Any) -> None:
-        self.events.emit(CallEvent(uniqueid=env.uniqueid, kind=kind, data=data))
+        self.events.record(env.uniqueid, kind, "", "", data)
 
     def call_ended(self, protocol: FastAGIProtocol) -> None:
         self.connections.discard(protocol)

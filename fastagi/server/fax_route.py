@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastagi.call import Call
 from fastagi.callers.profile import CallerProfile
-from fastagi.events import CallEvent, EventSink
+from fastagi.events import EventSink, as_tee
 from fastagi.menus.context import CallContext
 from fastagi.server.router import CallStatus, Handler
 
@@ -39,7 +39,7 @@ class FaxResultRoute:
     """Handles the `fax/result` script path."""
 
     def __init__(self, events: EventSink, callers: CallerService | None = None) -> None:
-        self.events = events
+        self.events = as_tee(events)
         self.callers = callers
 
     def match(self, script: str) -> Handler | None:
@@ -57,7 +57,7 @@ class FaxResultRoute:
             "folder": folder,
             "station": station,
         }
-        self.events.emit(CallEvent(call.uniqueid, "fax", "", "", data))
+        self.events.record(call.uniqueid, "fax", "", "", data)
         call.log.info("fax %s: %s page(s) into %s", data["status"], data["pages"], folder)
         number = (
             None

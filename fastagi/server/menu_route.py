@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from fastagi.call import Call
 from fastagi.callbacks.lost import CallFacts, QueueOutcome
 from fastagi.callers import iso_second
-from fastagi.events import CallEvent, EventSink
+from fastagi.events import EventSink, as_tee
 from fastagi.menus import MenuEngine, MenuRegistry, MenuSet, Outcome
 from fastagi.menus.context import BusinessHours, CallContext
 from fastagi.menus.outcome import (
@@ -66,7 +66,7 @@ class MenuRoute:
     ) -> None:
         self.registry = registry
         self.prompts = prompts
-        self.events = events
+        self.events = as_tee(events)
         self.callers = callers
         self.hours = hours
         #: The time calls see (segments, hours); None: the real time. Scenarios set it.
@@ -120,6 +120,8 @@ class MenuRoute:
                 "caller lookup degraded: default menu %s", choice.menu,
                 extra={"uniqueid": call.uniqueid},
             )  # fmt: skip
+        if not self.events.takes("caller"):
+            return  # no sink listens: the event's data is not worth making
         data = {
             "number": profile.number or "anonymous",
             "segment": context.segment,
@@ -129,7 +131,7 @@ class MenuRoute:
             "degraded": "1" if profile.degraded else "0",
             "tags": profile.fields.get("tags", ""),
         }
-        self.events.emit(CallEvent(call.uniqueid, "caller", choice.menu, "", data))
+        self.events.record(call.uniqueid, "caller", choice.menu, "", data)
 
 
 def _call_facts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from menus_helpers import run
 
 from fastagi.agi import CallHangup, Reply
 from fastagi.call import Call, DigitsResult, PlaybackFailed, PlayResult
-from fastagi.events import EventRecorder
+from fastagi.events import CallEvent, EventRecorder
 from fastagi.menus import Menu, MenuCall, MenuEngine, MenuSet, Outcome
 from fastagi.menus.handlers import missing_handlers
 
@@ -454,3 +454,27 @@ def test_engine_keeps_the_menus_it_was_given() -> None:
 def test_bad_max_steps() -> None:
     with pytest.raises(ValueError):
         MenuEngine(menus(main_menu()), max_steps=0)
+
+
+def test_a_sink_that_routes_gets_only_its_kinds_and_is_asked_once_per_kind() -> None:
+    """The engine's sessions route events themselves, as a TeeSink would."""
+    taken: list[CallEvent] = []
+    asked: list[str] = []
+
+    class StoresAllButPrompts:
+        def route(self, kind: str) -> Callable[[CallEvent], None] | None:
+            asked.append(kind)
+            return None if kind == "prompt" else taken.append
+
+        def emit(self, event: CallEvent) -> None:  # pragma: no cover - routed instead
+            raise AssertionError("a routed sink's emit is not called")
+
+    engine = MenuEngine(menus(main_menu()), events=StoresAllButPrompts())
+    for _ in range(2):
+        outcome = run(engine.run(FakeCall(["1"]), "main"))
+        assert outcome.kind == "return"
+    kinds = [event.kind for event in taken]
+    assert "prompt" not in kinds
+    assert kinds[:2] == ["node", "digits"] and kinds.count("outcome") == 2
+    assert sorted(asked) == sorted(set(asked)), "each kind's route is asked for once"
+    assert "prompt" in asked
