@@ -71,3 +71,12 @@ def test_the_lookup_cost_is_judged_on_setups_per_second_when_both_servers_are_th
         }
     )
     assert bound["met"] is False and "generator limited" in bound["basis"]
+    # Neither generator saturated, but ours used 82 % of its core: something else
+    # (its Redis, sharing the generator's core) set its pace, so CPU decides.
+    idle = _lookup_target(
+        {
+            "ours": _measured(2750.0, 3370.0, 82.0, 64.0),
+            "ours-nocallers": _measured(3530.0, 3735.0, 95.0, 80.0),
+        }
+    )
+    assert idle["met"] is True and "ours under 90% of its core" in idle["basis"]
