@@ -23,14 +23,14 @@ __all__ = ["bench_command"]
 
 
 @click.group("bench", invoke_without_command=True)
-@click.option("--calls", type=click.IntRange(min=1), help="Throughput phase: calls (5000).")
+@click.option("--calls", type=click.IntRange(min=1), help="Throughput phase: calls (20000).")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Throughput: at once (100).")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Calls/s (200).")
 @click.option(
     "--rate-seconds", type=click.FloatRange(min=0, min_open=True), help="Rate phase, s (10)."
 )
 @click.option("--hold", type=click.IntRange(min=1), help="Calls held at once (2000).")
-@click.option("--rounds", type=click.IntRange(min=1), help="Interleaved rounds per load phase (5).")
+@click.option("--rounds", type=click.IntRange(min=1), help="Interleaved rounds per load phase (20).")
 @click.option("--warmup", type=click.IntRange(min=0), help="Unmeasured calls per server (200).")
 @click.option(
     "--peers",

@@ -108,7 +108,7 @@ def _repo_root() -> Path:
 class BenchOptions:
     """What to run. Defaults are the full bench of the issue; see `QUICK` for a smoke run."""
 
-    calls: int = 5000
+    calls: int = 20000
     concurrency: int = 100
     rate: float = 200.0
     rate_seconds: float = 10.0
@@ -119,7 +119,7 @@ class BenchOptions:
     callerid: str = "+79161234567"
     menus_dir: Path | None = None
     warmup: int = 200
-    rounds: int = 5
+    rounds: int = 20
     """Load phases are split into this many rounds, rotating over the servers."""
     hold_timeout: float = 120.0
     hold_max_pending: int = 200

@@ -80,3 +80,23 @@ def test_the_lookup_cost_is_judged_on_setups_per_second_when_both_servers_are_th
         }
     )
     assert idle["met"] is True and "ours under 90% of its core" in idle["basis"]
+
+
+def test_the_rounds_ratios_median_pairs_rounds_that_ran_back_to_back() -> None:
+    ours, plain = _measured(2700.0, 2900.0, 95.0, 70.0), _measured(3000.0, 3200.0, 95.0, 80.0)
+    # One slow spell hit ours' third round only: the totals move, the median barely.
+    ours["throughput"]["round_setups_per_s"] = {"each": [2700.0, 2800.0, 1000.0, 2600.0]}
+    plain["throughput"]["round_setups_per_s"] = {"each": [3000.0, 3100.0, 3000.0, 2900.0]}
+    ratio = ratios({"ours": ours, "ours-nocallers": plain})["ours_over_ours-nocallers"]
+    assert ratio["setups_per_s_round_median"] == 0.9  # of 0.9, 0.903, 0.333, 0.897
+    assert (
+        "median of the rounds' ratios 0.9"
+        in _lookup_target({"ours": ours, "ours-nocallers": plain})["value"]
+    )
+    del ours["throughput"]["round_setups_per_s"]  # results of an older bench
+    assert (
+        ratios({"ours": ours, "ours-nocallers": plain})["ours_over_ours-nocallers"][
+            "setups_per_s_round_median"
+        ]
+        is None
+    )
