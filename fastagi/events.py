@@ -61,6 +61,7 @@ class CallEvent(_CallEventFields):
         )
 
 
+# What TeeSink.record makes an event with: the tuple itself, no class call.
 _make = tuple.__new__
 _now = time.time
 
