@@ -174,24 +174,13 @@ _GROUPS: Final[dict[str, str]] = {
 # --- public data --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Box:
-    """A box of the picture: a node, an exit, the call circle; (x, y) is its top left."""
+class _Rectangle:
+    """Centre and far edges of a box whose (x, y) is its top left."""
 
-    id: str
-    kind: BoxKind
-    title: str
-    node_type: str
-    description: str
-    group: str
-    layer: int
-    order: int
     x: float
     y: float
     width: float
     height: float
-    reachable: bool
-    start: bool
 
     @property
     def cx(self) -> float:
@@ -208,6 +197,26 @@ class Box:
     @property
     def bottom(self) -> float:
         return self.y + self.height
+
+
+@dataclass(frozen=True)
+class Box(_Rectangle):
+    """A box of the picture: a node, an exit, the call circle; (x, y) is its top left."""
+
+    id: str
+    kind: BoxKind
+    title: str
+    node_type: str
+    description: str
+    group: str
+    layer: int
+    order: int
+    x: float
+    y: float
+    width: float
+    height: float
+    reachable: bool
+    start: bool
 
 
 @dataclass(frozen=True)
@@ -391,7 +400,7 @@ def _label_width(text: str) -> float:
 
 
 @dataclass
-class _Box:
+class _Box(_Rectangle):
     id: str
     kind: BoxKind
     title: str
@@ -407,22 +416,6 @@ class _Box:
     y: float = 0.0
     width: float = NODE_W
     height: float = NODE_H
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.width / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.height / 2
-
-    @property
-    def right(self) -> float:
-        return self.x + self.width
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.height
 
 
 @dataclass
