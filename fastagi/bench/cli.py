@@ -30,7 +30,9 @@ __all__ = ["bench_command"]
     "--rate-seconds", type=click.FloatRange(min=0, min_open=True), help="Rate phase, s (10)."
 )
 @click.option("--hold", type=click.IntRange(min=1), help="Calls held at once (2000).")
-@click.option("--rounds", type=click.IntRange(min=1), help="Interleaved rounds per load phase (20).")
+@click.option(
+    "--rounds", type=click.IntRange(min=1), help="Interleaved rounds per load phase (20)."
+)
 @click.option("--warmup", type=click.IntRange(min=0), help="Unmeasured calls per server (200).")
 @click.option(
     "--peers",
