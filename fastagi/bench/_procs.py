@@ -56,6 +56,14 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def _cores_of(pid: int) -> set[int]:
+    """The CPUs process `pid` may run on (empty when it is gone)."""
+    try:
+        return set(os.sched_getaffinity(pid))
+    except OSError:
+        return set()
+
+
 class ServerStartError(Exception):
     """A server under test exited or did not listen in time; the message has its log tail."""
 
@@ -171,10 +179,12 @@ class ChildServer:
 
     def affinity(self) -> set[int]:
         """The CPUs the server may run on (as the kernel reports it)."""
-        try:
-            return set(os.sched_getaffinity(self.pid))
-        except OSError:
-            return set()
+        return _cores_of(self.pid)
+
+    def redis_affinity(self) -> set[int]:
+        """The CPUs the embedded Redis may run on (empty: it has none)."""
+        pid = self.redis_pid()
+        return set() if pid is None else _cores_of(pid)
 
     def cpu_seconds(self) -> float:
         """CPU seconds the server process (all its threads) has run so far."""

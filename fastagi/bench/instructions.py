@@ -171,7 +171,7 @@ def _read_dump(path: Path) -> str:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    base = result["peers"].get(BASELINE, {}).get("instructions_per_call")
+    ratios = result["ratios"]
     rows = [
         "### Instructions per call",
         "",
@@ -183,7 +183,7 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---:|---:|",
     ]
     for peer, counted in result["peers"].items():
-        per_call = counted["instructions_per_call"]
-        ratio = f"{base / per_call:.3f}" if base else "-"
-        rows.append(f"| {peer} | {per_call:,} | {ratio} |")
+        ratio = 1.0 if peer == BASELINE else ratios.get(f"{peer}_over_{BASELINE}")
+        cell = "-" if ratio is None else f"{ratio:.3f}"
+        rows.append(f"| {peer} | {counted['instructions_per_call']:,} | {cell} |")
     return "\n".join(rows) + "\n"

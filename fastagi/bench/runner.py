@@ -233,7 +233,7 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
             f"{len(ctx.scenario.expected)} commands"
         )
         if "ours" not in options.peers:
-            _stop(ctx, servers.pop("ours"))
+            _stop(servers.pop("ours"))
         commands_file = ctx.workdir / "commands.txt"
         commands_file.write_text("\n".join(ctx.scenario.expected) + "\n", encoding="utf-8")
         for name in options.peers:
@@ -251,7 +251,7 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
         peers = await _measure_all(ctx, ordered)
     finally:
         for child in servers.values():
-            _stop(ctx, child)
+            _stop(child)
     return report.assemble(
         options=options,
         command=options.command or options.canonical_command(),
@@ -268,10 +268,9 @@ async def _bench(ctx: _Context) -> dict[str, Any]:
     )
 
 
-def _stop(ctx: _Context, child: ChildServer) -> None:
+def _stop(child: ChildServer) -> None:
     child.stop()
-    if child.name.startswith("ours"):
-        _stop_leftover_redis(ctx.workdir / f"state-{child.name}")
+    _stop_leftover_redis(child.redis_pid())
 
 
 # -- the servers --------------------------------------------------------------------
@@ -354,11 +353,9 @@ def _start(child: ChildServer) -> None:
         raise BenchError(str(exc)) from exc
 
 
-def _stop_leftover_redis(state: Path) -> None:
+def _stop_leftover_redis(pid: int | None) -> None:
     """If our server was killed, its embedded Redis may outlive it: stop that one pid."""
-    try:
-        pid = int((state / "redis.pid").read_text().strip())
-    except (OSError, ValueError):
+    if pid is None:  # none, or gone already
         return
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
@@ -584,7 +581,7 @@ async def _phases(
         ordered_rates = sorted(t.round_rates)
         results[name] = {
             "pid_affinity": sorted(child.affinity()),
-            "redis_affinity": _affinity_of(child.redis_pid()),
+            "redis_affinity": sorted(child.redis_affinity()) or None,
             "start_s": round(child.started_in, 3),
             "throughput": {
                 "calls": options.calls,
@@ -665,15 +662,6 @@ async def _hold(ctx: _Context, child: ChildServer, idle_rss: int) -> dict[str, A
         else None,
         "generator_cpu_s": round(time.process_time() - gen0, 3),
     }
-
-
-def _affinity_of(pid: int | None) -> list[int] | None:
-    if pid is None:
-        return None
-    try:
-        return sorted(os.sched_getaffinity(pid))
-    except OSError:
-        return None
 
 
 def _per_call_ms(cpu: float, calls: int) -> float | None:
